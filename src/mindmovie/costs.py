@@ -715,6 +715,23 @@ def _as_maybe(call: CallEstimate, why: str) -> CallEstimate:
     )
 
 
+#: a clip the render does not send: its request refused whole (`Outlook.refused`)
+REFUSED = "refused"
+
+
+def _as_refused(call: CallEstimate) -> CallEstimate:
+    """A clip the content filter refused as planned and as its fallback: the render does
+    not send either again (`pipeline.refused_whole`), so it costs nothing here. It was
+    counted, the spend question asked to pay it, and the render then sent nothing."""
+    return replace(
+        call,
+        usd=0.0,
+        free=True,
+        formula="not sent: refused by the content filter as planned and as its fallback",
+        inputs={**call.inputs, REFUSED: True},
+    )
+
+
 def _as_same(call: CallEstimate, scene_id: str) -> CallEstimate:
     return replace(
         call,
@@ -751,6 +768,7 @@ def estimate_run(
     maybe: Mapping[str, str] | None = None,
     paid: Collection[tuple[str, str]] = frozenset(),
     planner_goals: Goals | None = None,
+    refused: Collection[str] = frozenset(),
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -764,7 +782,8 @@ def estimate_run(
     said so (`maybe_notes`). `paid`: the part of `done` paid for and still to download
     or poll (`Outlook.paid`): "paid" in the table, not "done". `planner_goals`: the
     goals the planner call is asked for when not all of `goals` (a paid plan made again
-    only for the goals that changed, `Pipeline._partial_replan`).
+    only for the goals that changed, `Pipeline._partial_replan`). `refused`: the scenes
+    whose clip the render does not send (`Outlook.refused`): nothing, said so.
     """
     shared = shared or {}
     maybe = maybe or {}
@@ -807,6 +826,8 @@ def estimate_run(
             video = _as_done(video, paid=(sc.id, "clip") in paid)
         elif (sc.id, "clip") in shared:
             video = _as_same(video, shared[(sc.id, "clip")])
+        elif sc.id in refused and video.payable:
+            video = _as_refused(video)
         elif sc.id in maybe and video.payable:
             video = _as_maybe(video, maybe[sc.id])
         seconds = float(video.inputs.get("seconds", sc.seconds))
@@ -1042,6 +1063,8 @@ def _cell(call: CallEstimate) -> str:
         return f"as {call.same_as}"
     if call.inputs.get("later"):
         return LATER
+    if call.inputs.get(REFUSED):
+        return REFUSED
     return format_usd(call.usd, free=call.free)
 
 
@@ -1172,7 +1195,14 @@ def maybe_notes(est: RunEstimate) -> tuple[str, ...]:
     """What the table says under it of each call counted that the render may not buy
     (`CallEstimate.maybe`): the table priced such a clip as a new purchase, with no word
     that the render may take it for nothing."""
-    return tuple(
+    refused = tuple(
+        f'{s.scene_id}: its clip is not sent ("{REFUSED}"): the content filter refused it '
+        "as planned and as its fallback; reword its motion_prompt (or its keyframe's "
+        "image_prompt) in plan.yaml to have it made"
+        for s in est.scenes
+        if s.video.inputs.get(REFUSED)
+    )
+    return refused + tuple(
         f"{s.scene_id}: its {c.stage} is counted ({format_usd(c.usd)}) but may not be "
         f"bought: {c.maybe}"
         for s in est.scenes

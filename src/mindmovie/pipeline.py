@@ -2059,6 +2059,9 @@ class Outlook:
     #: `carry_edits` names them; ["?"] when they cannot be told): the render names them
     #: as it puts the plan back, and `status` said nothing of them before it
     kept_lacks: tuple[str, ...] = ()
+    #: scenes whose clip the render does not send: refused by the content filter as
+    #: planned and as its fallback (`refused_whole`): priced at nothing (`costs._as_refused`)
+    refused: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -9883,10 +9886,11 @@ class Pipeline:
         shared: dict[tuple[str, str], str] = {}
         maybe: dict[str, str] = {}
         paid: set[tuple[str, str]] = set()
+        refused: set[str] = set()
         priced = basis if basis is not None else partial
         done = (
             self._reused_steps(
-                store, priced, restored, clips, same, jobs, refetched, shared, maybe, paid
+                store, priced, restored, clips, same, jobs, refetched, shared, maybe, paid, refused
             )
             if priced is not None
             else set()
@@ -9932,6 +9936,7 @@ class Pipeline:
             partial,
             sent,
             kept_lacks,
+            frozenset(refused - again),
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -10005,6 +10010,7 @@ class Pipeline:
         shared: dict[tuple[str, str], str] | None = None,
         maybe: dict[str, str] | None = None,
         paid: set[tuple[str, str]] | None = None,
+        refused: set[str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -10018,7 +10024,8 @@ class Pipeline:
         `_one_buyer`: bought once, taken by the later) or whose job in flight it polls,
         to `shared`, with that scene; the scenes whose clip is counted though the render
         may not buy it, to `maybe`, with why (`Outlook.maybe`); the steps paid for whose
-        result is still to download or poll, to `paid` (`Outlook.paid`)."""
+        result is still to download or poll, to `paid` (`Outlook.paid`); the scenes whose
+        clip the render does not send (refused whole, `refused_whole`), to `refused`."""
         restored = set() if restored is None else restored
         paid = set() if paid is None else paid
         shared = {} if shared is None else shared
@@ -10220,16 +10227,16 @@ class Pipeline:
                 if jobs is not None:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":
+                if step is not None and refused_whole(store, step, requests):
+                    # the render sends neither request again (`_clip_step`): priced at
+                    # nothing, "refused", said under the table (it was counted, the
+                    # spend question asked to pay for it, and the render sent nothing)
+                    if refused is not None:
+                        refused.add(sc.id)
+                    continue
                 lost = self._lost_request(store, ledger, step, clip_keys, video_id.name)
                 if maybe is not None and lost is not None:
                     maybe[sc.id] = lost
-                if maybe is not None and step is not None and refused_whole(store, step, requests):
-                    # the render sends neither request again (`_clip_step`): said under
-                    # the table, as the spend question counted it with no word
-                    maybe[sc.id] = (
-                        "refused by the content filter as planned and as its fallback: "
-                        "not sent again until its motion_prompt (or keyframe) is reworded"
-                    )
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
         for (stage, key), ids in buyers.items():
             by = holders.get((stage, key), ids[0])
@@ -11496,6 +11503,7 @@ def look_priced(settings: Settings, goals: Goals, look: Outlook) -> costs.RunEst
         shared=look.shared,
         maybe=look.maybe,
         paid=look.paid,
+        refused=look.refused,
     )
 
 

@@ -4919,7 +4919,8 @@ async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     too (billed, as Seedance bills a filtered output): status said "retry the clip once
     with the content-filter fallback", and each render after re-sent the planned
     request, then the fallback, in turn, each refused and billed again. Nothing is sent
-    again until it is reworded; status says so; a reworded motion_prompt is sent."""
+    again until it is reworded; status and the estimate say so; a reworded
+    motion_prompt is sent."""
     import yaml
 
     sim.media_scale = 0.25
@@ -4940,12 +4941,15 @@ async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     from mindmovie import costs
     from mindmovie.pipeline import estimate_for
 
-    notes = costs.maybe_notes(estimate_for(goals, s, out=run))
+    # priced at nothing ("refused"), said under the table: it was counted, and the spend
+    # question asked to pay for a clip the render then did not send (estimates audit)
+    est = estimate_for(goals, s, out=run)
+    (video,) = [x.video for x in est.scenes if x.scene_id == row["scene_id"]]
+    assert video.usd == 0 and not video.payable and costs._cell(video) == "refused"
     assert any(
-        n.startswith(f"{row['scene_id']}: its video is counted")
-        and "not sent again until its motion_prompt" in n
-        for n in notes
-    ), notes
+        n.startswith(f"{row['scene_id']}: its clip is not sent") and "reword its motion_prompt" in n
+        for n in costs.maybe_notes(est)
+    ), costs.maybe_notes(est)
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
     with pytest.raises(RenderFailed) as e:
         await pipe.run(until="clips")
