@@ -720,9 +720,10 @@ REFUSED = "refused"
 
 
 def _as_refused(call: CallEstimate) -> CallEstimate:
-    """A clip the content filter refused as planned and as its fallback: the render does
-    not send either again (`pipeline.refused_whole`), so it costs nothing here. It was
-    counted, the spend question asked to pay it, and the render then sent nothing."""
+    """A keyframe or clip the content filter refused as planned and as its fallback (or
+    the clip of such a keyframe): the render does not send them again
+    (`pipeline.refused_whole`), so it costs nothing here. It was counted, the spend
+    question asked to pay it, and the render then sent nothing."""
     return replace(
         call,
         usd=0.0,
@@ -768,7 +769,7 @@ def estimate_run(
     maybe: Mapping[str, str] | None = None,
     paid: Collection[tuple[str, str]] = frozenset(),
     planner_goals: Goals | None = None,
-    refused: Collection[str] = frozenset(),
+    refused: Collection[tuple[str, str]] = frozenset(),
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -782,8 +783,9 @@ def estimate_run(
     said so (`maybe_notes`). `paid`: the part of `done` paid for and still to download
     or poll (`Outlook.paid`): "paid" in the table, not "done". `planner_goals`: the
     goals the planner call is asked for when not all of `goals` (a paid plan made again
-    only for the goals that changed, `Pipeline._partial_replan`). `refused`: the scenes
-    whose clip the render does not send (`Outlook.refused`): nothing, said so.
+    only for the goals that changed, `Pipeline._partial_replan`). `refused`: the (scene,
+    "keyframe" | "clip") calls the render does not send (`Outlook.refused`): nothing,
+    said so.
     """
     shared = shared or {}
     maybe = maybe or {}
@@ -818,6 +820,8 @@ def estimate_run(
             kf = _as_done(keyframe, paid=(sc.id, "keyframe") in paid)
         elif (sc.id, "keyframe") in shared:
             kf = _as_same(kf, shared[(sc.id, "keyframe")])
+        elif (sc.id, "keyframe") in refused and kf.payable:
+            kf = _as_refused(kf)
         video = estimate_video(settings, sc.seconds)
         if video.usd > 0:
             held = video_hold(settings, sc.seconds) - video.usd
@@ -826,7 +830,7 @@ def estimate_run(
             video = _as_done(video, paid=(sc.id, "clip") in paid)
         elif (sc.id, "clip") in shared:
             video = _as_same(video, shared[(sc.id, "clip")])
-        elif sc.id in refused and video.payable:
+        elif (sc.id, "clip") in refused and video.payable:
             video = _as_refused(video)
         elif sc.id in maybe and video.payable:
             video = _as_maybe(video, maybe[sc.id])
@@ -1196,11 +1200,15 @@ def maybe_notes(est: RunEstimate) -> tuple[str, ...]:
     (`CallEstimate.maybe`): the table priced such a clip as a new purchase, with no word
     that the render may take it for nothing."""
     refused = tuple(
-        f'{s.scene_id}: its clip is not sent ("{REFUSED}"): the content filter refused it '
-        "as planned and as its fallback; reword its motion_prompt (or its keyframe's "
+        f'{s.scene_id}: its keyframe and clip are not sent ("{REFUSED}"): the content '
+        "filter refused its keyframe as planned and as its fallback; reword its "
+        "image_prompt in plan.yaml to have them made"
+        if s.keyframe.inputs.get(REFUSED)
+        else f'{s.scene_id}: its clip is not sent ("{REFUSED}"): the content filter refused '
+        "it as planned and as its fallback; reword its motion_prompt (or its keyframe's "
         "image_prompt) in plan.yaml to have it made"
         for s in est.scenes
-        if s.video.inputs.get(REFUSED)
+        if s.video.inputs.get(REFUSED) or s.keyframe.inputs.get(REFUSED)
     )
     return refused + tuple(
         f"{s.scene_id}: its {c.stage} is counted ({format_usd(c.usd)}) but may not be "

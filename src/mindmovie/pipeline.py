@@ -762,6 +762,18 @@ def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
 _REFUSED_BEFORE = " (at an earlier render; the same requests are not sent again)"
 
 
+def _said_before(error: str | None, provider: str, scene_id: str) -> str:
+    """A step refused whole's error (`refused_whole`), said again at a later render with
+    `_REFUSED_BEFORE`: the error as journaled is that text at a render before, whose
+    "byteplus scene X: " and note were said once more each render."""
+    said = error or "refused by the content filter"
+    while said.endswith(_REFUSED_BEFORE):  # (one a render, in older runs)
+        said = said.removesuffix(_REFUSED_BEFORE)
+    while said.startswith(head := f"{provider} scene {scene_id}: "):
+        said = said[len(head) :]
+    return said + _REFUSED_BEFORE
+
+
 def _is_picture(path: Path) -> bool:
     """Does `path` hold a picture Pillow reads (its structure checked, `verify`)?"""
     import warnings
@@ -782,13 +794,17 @@ def _is_picture(path: Path) -> bool:
     return True
 
 
-def refused_whole(store: Store, step: Step, variants: Sequence[tuple[str, str, Any]]) -> bool:
-    """Was the clip `step` last asked for refused by the content filter in every way
-    `variants` (`Pipeline._clip_variants`: as planned, then its one fallback) asks it:
-    its fallback, asked as one (`Store.mark_fallback`, after the planned request was
-    refused), refused? Then the same requests are refused again: none is sent."""
+def refused_whole(
+    store: Store, step: Step | None, variants: Sequence[tuple[str, str, Any]]
+) -> bool:
+    """Was the keyframe or clip `step` last asked for refused by the content filter in
+    every way `variants` (`Pipeline._keyframe_variants`, `_clip_variants`: as planned,
+    then its one fallback) asks it: its fallback, asked as one (`Store.mark_fallback`,
+    after the planned request was refused), refused? Then the same requests are refused
+    again: none is sent."""
     return (
-        step.error_kind == "content_rejected"
+        step is not None
+        and step.error_kind == "content_rejected"
         and step.status == "failed"
         and len(variants) > 1
         and step.input_key == variants[-1][1]
@@ -2059,9 +2075,10 @@ class Outlook:
     #: `carry_edits` names them; ["?"] when they cannot be told): the render names them
     #: as it puts the plan back, and `status` said nothing of them before it
     kept_lacks: tuple[str, ...] = ()
-    #: scenes whose clip the render does not send: refused by the content filter as
-    #: planned and as its fallback (`refused_whole`): priced at nothing (`costs._as_refused`)
-    refused: frozenset[str] = frozenset()
+    #: (scene id, "keyframe" | "clip") the render does not send: refused by the content
+    #: filter as planned and as its fallback (`refused_whole`; a keyframe's clip with
+    #: it): priced at nothing (`costs._as_refused`)
+    refused: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -4877,6 +4894,16 @@ class Pipeline:
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
+        prev = store.get(scene.id, "keyframe")
+        if model.name != "local" and prev is not None and refused_whole(store, prev, variants):
+            # its fallback, asked after the planned request was refused, was refused too:
+            # sent again, each render bought both in turn, each refused (Gemini bills a
+            # refusal's input), while the render said the same would be refused again
+            raise ContentRejected(
+                _said_before(prev.error, model.name, scene.id),
+                provider=model.name,
+                scene_id=scene.id,
+            )
         sem = self._sem(model.name, "keyframes")
         if sem.locked():
             self.reporter.step("keyframes", scene.id, "queued")  # waiting for a slot
@@ -4910,6 +4937,8 @@ class Pipeline:
                         f"{scene.id}: keyframe refused by the content filter ({e.message}); "
                         f"trying once more with a {variants[i + 1][0]}"
                     )
+                    # asked as the fallback: refused too, it is not sent again (`refused_whole`)
+                    store.mark_fallback(variants[i + 1][1])
         self.reporter.step("keyframes", scene.id, "done")
         self._mark(res, True, scene.id, "keyframe")
         return dest
@@ -5953,15 +5982,10 @@ class Pipeline:
                 # its fallback, asked after the planned request was refused, was refused
                 # too: sent again, each render bought the planned request, then the
                 # fallback, in turn, each refused (and billed where refusals bill)
-                said = prev.error or "refused by the content filter"
-                # the error as journaled is this one's text at a render before: its
-                # "byteplus scene X: " and this note were said once more each render
-                while said.endswith(_REFUSED_BEFORE):  # (one a render, in older runs)
-                    said = said.removesuffix(_REFUSED_BEFORE)
-                while said.startswith(head := f"{model.name} scene {scene.id}: "):
-                    said = said[len(head) :]
                 raise ContentRejected(
-                    said + _REFUSED_BEFORE, provider=model.name, scene_id=scene.id
+                    _said_before(prev.error, model.name, scene.id),
+                    provider=model.name,
+                    scene_id=scene.id,
                 )
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
@@ -9886,7 +9910,7 @@ class Pipeline:
         shared: dict[tuple[str, str], str] = {}
         maybe: dict[str, str] = {}
         paid: set[tuple[str, str]] = set()
-        refused: set[str] = set()
+        refused: set[tuple[str, str]] = set()
         priced = basis if basis is not None else partial
         done = (
             self._reused_steps(
@@ -9936,7 +9960,7 @@ class Pipeline:
             partial,
             sent,
             kept_lacks,
-            frozenset(refused - again),
+            frozenset(r for r in refused if r[0] not in again),
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -10010,7 +10034,7 @@ class Pipeline:
         shared: dict[tuple[str, str], str] | None = None,
         maybe: dict[str, str] | None = None,
         paid: set[tuple[str, str]] | None = None,
-        refused: set[str] | None = None,
+        refused: set[tuple[str, str]] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -10024,8 +10048,9 @@ class Pipeline:
         `_one_buyer`: bought once, taken by the later) or whose job in flight it polls,
         to `shared`, with that scene; the scenes whose clip is counted though the render
         may not buy it, to `maybe`, with why (`Outlook.maybe`); the steps paid for whose
-        result is still to download or poll, to `paid` (`Outlook.paid`); the scenes whose
-        clip the render does not send (refused whole, `refused_whole`), to `refused`."""
+        result is still to download or poll, to `paid` (`Outlook.paid`); the keyframes
+        and clips the render does not send (refused whole, `refused_whole`: a keyframe's
+        clip with it), to `refused`."""
         restored = set() if restored is None else restored
         paid = set() if paid is None else paid
         shared = {} if shared is None else shared
@@ -10110,6 +10135,13 @@ class Pipeline:
                 # tells the clips of the scene's own that hinge on it, `maybe` the paid
                 # clips the render may reuse so
                 sha = next((painted[k] for k in keys if k in painted), None)
+                if model.name != "local" and refused_whole(
+                    store, store.get(sc.id, "keyframe"), asked
+                ):
+                    # the render sends neither request again (`_keyframe`), nor so the clip
+                    if refused is not None:
+                        refused.update({(sc.id, "keyframe"), (sc.id, "clip")})
+                    continue
                 if model.name == "local" and sha:
                     remade[sc.id] = (self.run_dir / "scenes" / sc.id / "keyframe.png", sha)
                 elif model.name != "local":
@@ -10232,7 +10264,7 @@ class Pipeline:
                     # nothing, "refused", said under the table (it was counted, the
                     # spend question asked to pay for it, and the render sent nothing)
                     if refused is not None:
-                        refused.add(sc.id)
+                        refused.add((sc.id, "clip"))
                     continue
                 lost = self._lost_request(store, ledger, step, clip_keys, video_id.name)
                 if maybe is not None and lost is not None:

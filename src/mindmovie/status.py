@@ -358,10 +358,9 @@ def collect_status(
         # clips whose fallback, asked after their planned request was refused, was
         # refused too (`pipeline.refused_whole`): the render sends neither again
         refused_whole = {
-            s.scene_id
+            (s.scene_id, s.stage)
             for s in steps
-            if s.stage == "clip"
-            and s.status == "failed"
+            if s.status == "failed"
             and s.error_kind == "content_rejected"
             and store.marked_fallback(s.input_key)
         }
@@ -447,7 +446,10 @@ def collect_status(
         if st.stage == "clip" and st.error_kind == "content_rejected" and st.status == "failed":
             # (by its kind: an input refused with HTTP 400, its message not naming the
             # filter, was "retry the clip (attempt 3)")
-            row["refused"] = "whole" if st.scene_id in refused_whole else "planned"
+            row["refused"] = "whole" if (st.scene_id, "clip") in refused_whole else "planned"
+        if st.stage == "keyframe" and (st.scene_id, "keyframe") in refused_whole:
+            # its fallback refused too (`pipeline.refused_whole`): neither is sent again
+            row["keyframe_refused"] = "whole"
         if st.stage == "clip" and st.scene_id in late:
             row["late_job"] = late[st.scene_id]
         if st.stage == "clip" and st.scene_id in lost_elsewhere:
@@ -1072,6 +1074,12 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
         )
     if kf in ("failed", "running") and (row.get("stopped") or {}).get("keyframe") == "budget":
         return f"make the keyframe ({_NOT_SENT}), then the clip"
+    if kf == "failed" and row.get("keyframe_refused") == "whole":
+        return (
+            "none: the content filter refused its keyframe as planned and its fallback, "
+            "and refuses them again: reword its image_prompt in plan.yaml (see its error) "
+            "and render again"
+        )
     if kf in ("failed", "running"):
         return f"retry the keyframe{_first_change(row.get('error') or '')}, then make the clip"
     if kf is None and clip is None:

@@ -808,6 +808,16 @@ async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
     assert "--skip-failed` makes it without, for the movie without 02-wealth-1" in str(ei.value)
     assert sim.stats()["totals"]["jobs_created"] == 1  # the last scene's: it ends the movie
     sim.clear_faults()
+    # refused as planned and as its fallback, the keyframe is not sent again until its
+    # image_prompt is reworded (`refused_whole`)
+    import yaml
+
+    plan_yaml = run / "plan.yaml"
+    plan = yaml.safe_load(plan_yaml.read_text())
+    for sc in plan["scenes"]:
+        if sc["id"] == "02-wealth-1":
+            sc["image_prompt"] = "A calm kitchen table in the morning sun, reworded."
+    plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
     assert res.movie is not None
     assert sim.stats()["totals"]["jobs_created"] == 3  # each clip once
@@ -4910,6 +4920,58 @@ async def test_a_job_failed_in_words_of_a_local_limit_fails_only_its_scene(
     assert res.movie is not None and len(res.failed) == len(words), res.failed
     for said in words:
         assert [said in why for why in res.failed.values()].count(True) == 1, res.failed
+
+
+async def test_a_keyframe_refused_as_planned_and_as_its_fallback_is_not_sent_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Gemini keyframe refused by the content filter as planned, then as its fallback
+    (each refusal billed its input tokens): the render said "the same request is refused
+    again: change what each says", yet status said "retry the keyframe", the estimate
+    priced it, and the next render sent both again, refused and billed again (estimates
+    audit). As for a clip: nothing is sent again until it is reworded; status and the
+    estimate (nothing, "refused", its clip with it) say so; a reworded image_prompt is
+    sent and made."""
+    import yaml
+
+    from mindmovie import costs
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=":generateContent", count=2)
+    one = {"providers": {"google": {"base_url": sim.base_url, "max_concurrent": 1}}}
+    s = settings_for(
+        "google", sim, planner={"provider": "local"}, video={"provider": "local"}, **one
+    )
+    run = tmp_path / "run"
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    images = sim.stats()["totals"]["images"]
+    (row,) = [r for r in collect_status(run, settings=s)["scenes"] if r.get("keyframe") == "failed"]
+    assert row["next"].startswith("none: the content filter refused its keyframe"), row
+    est = estimate_for(goals, s, out=run)
+    (refused,) = [x for x in est.scenes if x.scene_id == row["scene_id"]]
+    assert refused.keyframe.usd == 0 and costs._cell(refused.keyframe) == "refused"
+    assert not est.paid, est  # the other keyframes are made, the clips local
+    assert any(
+        n.startswith(f"{row['scene_id']}: its keyframe and clip are not sent")
+        for n in costs.maybe_notes(est)
+    ), costs.maybe_notes(est)
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed) as e:
+        await pipe.run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == images  # nothing sent
+    assert "the same requests are not sent again" in str(e.value), e.value
+    # reworded: sent, and made
+    plan_yaml = run / "plan.yaml"
+    plan = yaml.safe_load(plan_yaml.read_text())
+    for sc in plan["scenes"]:
+        if sc["id"] == row["scene_id"]:
+            sc["image_prompt"] = "A quiet sunlit garden path, reworded."
+    plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == images + 1
 
 
 async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
