@@ -1456,6 +1456,11 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
             "default": True,
             "capabilities": "offline; your photos as keyframes",
             "price": "free",
+            # every row has every key (a script reading `r["past_shutdown"]` met a
+            # KeyError at this row: options audit)
+            "note": "",
+            "shutdown": "",
+            "past_shutdown": False,
             "key": "none needed",
             "price_source": "",
             "price_checked": "",

@@ -1141,6 +1141,9 @@ def test_providers_json_gives_model_ids_and_the_default_apart(clean_env: None) -
     assert defaults and len(defaults) == len(set(defaults))  # one per provider and stage
     table = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "120"}).output
     assert "(default)" in table
+    # every row has every key: the local row lacked note, shutdown and past_shutdown, and
+    # a script reading r["past_shutdown"] met a KeyError (options audit)
+    assert all(r.keys() == rows[-1].keys() for r in rows), [sorted(r) for r in rows[:2]]
 
 
 def test_a_flawed_key_under_its_second_name_is_named_by_that_name(
