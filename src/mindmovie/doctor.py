@@ -398,6 +398,15 @@ def _writable(settings: Settings, out: Path | None = None, run_dir: Path | None 
         )
     if locks is not None:
         return Check("output dir", False, locks if out else f"{locks} (or set output_dir)")
+    if out is not None:
+        # a folder render refuses as its run folder (not empty, not a run's): doctor
+        # without GOALS said it ok, writable, and `render --out` it then stopped (exit 2)
+        from mindmovie.pipeline import RunDirError, _usable_run_dir
+
+        try:
+            _usable_run_dir(out, True)
+        except RunDirError as e:
+            return Check("output dir", False, str(e))
     run = out if out is not None else run_dir
     if run is not None and (busy := rendering_message(run)) is not None:
         # `render --out DIR` refuses while another render holds DIR: doctor said ready

@@ -1105,6 +1105,19 @@ def test_an_output_folder_through_a_link_to_nothing_is_a_fail_row(
     assert not (tmp_path / "gone").exists()
 
 
+def test_doctor_out_a_folder_render_refuses_is_a_fail_row(clean_env: None, tmp_path: Path) -> None:
+    """`doctor --out DIR` without GOALS, DIR a folder of other files: doctor said "output
+    dir ok ... writable" and ready, and `render goals.yaml --out DIR` refused it (exit 2:
+    not a mindmovie run folder and not empty; options audit). The row fails in
+    render's words."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    r = CliRunner().invoke(app, ["doctor", "--out", "mine"])
+    assert r.exit_code == 1, r.output
+    assert "not empty" in " ".join(r.output.split()), r.output
+    assert CliRunner().invoke(app, ["doctor", "--out", "new-run"]).exit_code == 0
+
+
 def test_the_catalog_is_stale_the_day_after_its_limit() -> None:
     """The prices row warns once the catalog was checked more than CATALOG_STALE_DAYS
     ago, not later."""
