@@ -270,11 +270,18 @@ def stage_spec(settings: Settings, stage: CatalogStage) -> ModelSpec | None:
     return catalog.resolve(provider, stage, chosen)
 
 
-#: what to do about `clip_settings_problem` (render's refusal and doctor's row say it)
-CLIP_SETTINGS_FIX = (
-    "change output.aspect / output.resolution / video.audio (or --aspect / --resolution), "
-    "or pick another video.model"
-)
+def clip_settings_fix(settings: Settings) -> str:
+    """What to do about `clip_settings_problem` (render's refusal and doctor's row say
+    it): the setting refused, or another video model. It named all three settings and
+    --aspect / --resolution, which `plan` has not, and of a refused video.audio it said
+    to change the aspect and resolution too (options audit)."""
+    spec = stage_spec(settings, "video")
+    culprit = _clip_culprit(settings, spec) if spec is not None else "video.model"
+    if culprit == "video.audio":
+        return "set video.audio to false, or pick another video.model"
+    if culprit == "video.model":
+        return "pick another video.model"
+    return f"change {culprit} to one the model makes, or pick another video.model"
 
 
 def clip_settings_problem(settings: Settings) -> str | None:

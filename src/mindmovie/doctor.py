@@ -736,7 +736,7 @@ def _model_checks(
     refuses to start with it); nothing when every model resolves. `located` as for
     `_google_mode`: each row led by where its setting was written, as the render says
     it (the model and options rows named the setting but not the file and line)."""
-    from mindmovie.costs import CLIP_SETTINGS_FIX, clip_settings_problem, stage_spec
+    from mindmovie.costs import clip_settings_fix, clip_settings_problem, stage_spec
     from mindmovie.providers.base import InvalidRequest
 
     out = []
@@ -757,7 +757,8 @@ def _model_checks(
     past += [Check("settings", False, said, required=False) for said in ignored_settings(settings)]
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
-        out.append(Check("clip settings", False, located(f"{problem}; {CLIP_SETTINGS_FIX}")))
+        fix = clip_settings_fix(settings)
+        out.append(Check("clip settings", False, located(f"{problem}; {fix}")))
     if not out:
         from mindmovie.providers.registry import check_options
 

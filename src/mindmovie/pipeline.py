@@ -5725,7 +5725,8 @@ class Pipeline:
         after the plan and every keyframe were paid for, and failed every scene on every
         render (`--aspect 1:1` with Veo)."""
         if problem := costs.clip_settings_problem(self.settings):
-            raise ConfigError(f"{problem}; {costs.CLIP_SETTINGS_FIX}. Nothing was spent")
+            fix = costs.clip_settings_fix(self.settings)
+            raise ConfigError(f"{problem}; {fix}. Nothing was spent")
 
     def _clip_key(
         self,

@@ -916,3 +916,26 @@ def test_estimate_s_movie_length_is_plan_yaml_s_seconds_not_the_clips(
     data = json.loads(r.stdout)
     assert data["seconds"] == 17  # the clips billed: 12 + 5
     assert data["movie_seconds"] == 21.0  # 3 + 13 + 5 + 3, less 3 crossfades of 1 s
+
+
+def test_what_to_change_for_settings_no_clip_can_have_names_only_the_setting_refused() -> None:
+    """It said "change output.aspect / output.resolution / video.audio (or --aspect /
+    --resolution)" whatever was refused: of a refused video.audio, to change the aspect
+    and resolution too, and from `plan`, which has no such flags (options audit)."""
+    from mindmovie.config import load_settings
+
+    cases = {
+        "output.aspect": {"preset": "google", "output": {"aspect": "1:1"}},
+        "output.resolution": {"preset": "google", "output": {"resolution": "480p"}},
+        "video.audio": {
+            "preset": "byteplus",
+            "video": {"model": "seedance-1-0-pro", "audio": True},
+        },
+    }
+    for culprit, over in cases.items():
+        settings = load_settings(overrides=over, env={})
+        problem = costs.clip_settings_problem(settings)
+        fix = costs.clip_settings_fix(settings)
+        assert problem is not None and problem.startswith(culprit), (culprit, problem)
+        assert culprit in fix and "--" not in fix, fix
+        assert not [o for o in cases if o != culprit and o in fix], fix

@@ -1700,8 +1700,7 @@ def test_doctor_takes_renders_setting_and_budget_flags_and_refuses_as_render_doe
         (
             "clip settings",
             "clip settings",
-            "; change output.aspect / output.resolution / video.audio (or --aspect / "
-            "--resolution), or pick another video.model",
+            "; change output.aspect to one the model makes, or pick another video.model",
         ),
         ("key", "key byteplus", "not set (needed by preset byteplus); set ARK_API_KEY in the "
          "environment or in ./.env"),
