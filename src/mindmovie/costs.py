@@ -412,6 +412,9 @@ def _video_price(
         )
         if found is None:
             text += f"; no price for {resolution}, the highest rate assumed"
+        elif not audio and spec.capabilities.audio and f"{key}_no_audio" not in price.rates:
+            # (Veo 3.0: no audio-off figure known; the text read as a sourced one)
+            text += "; no audio-off price known, the rate with audio assumed"
         inputs = {
             "seconds": _num(seconds),
             "resolution": resolution,

@@ -939,3 +939,18 @@ def test_what_to_change_for_settings_no_clip_can_have_names_only_the_setting_ref
         assert problem is not None and problem.startswith(culprit), (culprit, problem)
         assert culprit in fix and "--" not in fix, fix
         assert not [o for o in cases if o != culprit and o in fix], fix
+
+
+def test_a_clip_with_audio_off_priced_at_the_rate_with_audio_says_so() -> None:
+    """Veo 3.0 (Fast) has no audio-off price in the catalog: a clip with video.audio off
+    was priced at the rate with audio, its formula reading "(720p, audio off)" as if that
+    were a sourced audio-off figure (estimates audit). It says the rate is assumed; Veo
+    3.1, with an audio-off rate, does not."""
+    from mindmovie.config import load_settings
+
+    for model, assumed in (("veo-3-0", True), ("veo-3-1-fast", False)):
+        s = load_settings(
+            overrides={"preset": "google", "video": {"model": model, "audio": False}}, env={}
+        )
+        text = costs.estimate_video(s, 8).formula
+        assert ("no audio-off price known, the rate with audio assumed" in text) == assumed, text
