@@ -38,6 +38,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # keys must never appear in a traceback
     rich_markup_mode="rich",
+    # `-h` too, as most tools take it: "No such option: -h" (options audit)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

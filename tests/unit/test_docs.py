@@ -1332,3 +1332,15 @@ def test_the_readme_s_rate_limit_patience_is_the_code_s() -> None:
 
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     assert f"for up to {RATE_LIMIT_PATIENCE / 60:g} minutes from its first 429" in readme
+
+
+def test_dash_h_shows_the_help_as_dash_dash_help_does() -> None:
+    """`mindmovie -h` and `mindmovie render -h` said "No such option: -h" (options audit)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    for args in ([], ["render"], ["status"]):
+        short = CliRunner().invoke(app, [*args, "-h"], env={"COLUMNS": "200"})
+        long = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "200"})
+        assert short.exit_code == 0 and short.output == long.output, short.output
