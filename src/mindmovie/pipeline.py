@@ -11382,14 +11382,22 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
 
 
 def ignored_settings(settings: Settings) -> list[str]:
-    """What the settings ask of a local provider that it cannot do (stage options, sound),
-    one line each: said by the render as it starts and by doctor as warnings (doctor
-    said "ready" of them, unsaid)."""
+    """What the settings ask of a local provider that it cannot do (stage options, a
+    model, sound), one line each: said by the render as it starts and by doctor as
+    warnings (doctor said "ready" of them, unsaid)."""
     said = [
         f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider takes "
         "no options; they are ignored"
         for stage in ("planner", "keyframes", "video")
         if (opts := getattr(settings, stage).options) and settings.stage_provider(stage) == "local"
+    ]
+    said += [
+        # a model for a local stage (`video.model: nosuch`, a paid model's name left when
+        # the stage was set local) passed silently everywhere, doctor too: options audit
+        f"{stage}.model ({model}): the local {stage} provider has one model of its own; "
+        "it is ignored"
+        for stage in ("planner", "keyframes", "video")
+        if (model := getattr(settings, stage).model) and settings.stage_provider(stage) == "local"
     ]
     if settings.video.audio and settings.stage_provider("video") == "local":
         # silently ignored before: the person asked for sound and got none, unsaid

@@ -263,6 +263,25 @@ def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
     assert r.exit_code == 0 and "video.audio" not in r.stderr, r.stderr
 
 
+def test_a_model_set_for_a_local_stage_is_said_to_be_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`video.model: nosuch` with the local preset (or a paid model's name left when the
+    stage was set local) passed silently everywhere, doctor too (options audit)."""
+    from mindmovie.config import load_settings
+    from mindmovie.doctor import run_checks
+
+    cli = _cli_in(tmp_path, monkeypatch, "title: T\ngoals:\n  - category: a\n    vision: b\n")
+    (tmp_path / "c.yaml").write_text("video: {model: nosuch}\n")
+    r = cli("plan", "goals.yaml", "-c", "c.yaml", "--out", "run")
+    said = "warning: video.model (nosuch): the local video provider has one model of its own"
+    assert r.exit_code == 0 and said in " ".join(r.stderr.split()), r.stderr
+    rows = run_checks(load_settings(tmp_path / "c.yaml", env={}))
+    assert any("video.model (nosuch)" in c.detail and not c.required for c in rows), rows
+    r = cli("plan", "goals.yaml", "--out", "run2")
+    assert r.exit_code == 0 and ".model" not in r.stderr, r.stderr
+
+
 async def _stopped_by_the_budget(sim: SimServer, tmp_path: Path, reporter: Reporter) -> None:
     """Render the seedance-only preset against `sim` with a budget of one and a half
     clips (one clip bought, three stopped at the gate), reporting to `reporter` (closed
