@@ -2791,8 +2791,6 @@ class Pipeline:
         #: those of the rows that an earlier run sent (carried over by _recover_orphans):
         #: their scene waits for the late job before paying again (`_await_late_job`)
         self._carried: set[int] = set()
-        #: `_earmark_waived`, once worked out
-        self._waived: frozenset[str] | None = None
         #: scenes in `_await_late_job` -> the input keys (variants) they take a late job of
         self._asking: dict[str, Collection[str]] = {}
         #: scenes held in `_wait_for_late_jobs`: the one that looks updates every one's
@@ -3101,8 +3099,6 @@ class Pipeline:
         try:
             scene = plan.scene(scene_id)
         except KeyError:
-            return 0.0
-        if scene_id in self._earmark_waived():
             return 0.0
         return costs.video_hold(self.settings, self._clip_seconds(scene))
 
@@ -8058,7 +8054,8 @@ class Pipeline:
         there, not the clip a scene uses now). A scene whose keyframe, not made yet, comes
         out asking for the very clip takes it. Reads only `store`."""
         video = self.settings.stage_provider("video")
-        if video == "local":
+        spec = costs.stage_spec(self.settings, "video")
+        if video == "local" or spec is None:
             return []
         held = {st.remote_id for st in store.steps() if st.remote_id and st.scene_id in plan_ids}
         used = {
@@ -8071,6 +8068,10 @@ class Pipeline:
         for r in store.ledger_rows():
             rid = r["remote_id"]
             if r["stage"] != "clip" or r["provider"] != video or not rid:
+                continue
+            if r["model"] != spec.id:
+                # another video model's: no clip of this render is keyed as it (the model
+                # is in the clip's key), so it is never taken here
                 continue
             made = store.job_input(int(r["id"]))
             if made is None or (r["usage"] or {}).get("let_go"):
@@ -8099,64 +8100,40 @@ class Pipeline:
     def _unheld_clips_note(
         self, store: Store, est: costs.RunEstimate, look: Outlook
     ) -> tuple[str, ...]:
-        """A note of what `est` may not spend: the clips `_unheld_paid_clips` finds, each
-        of which a scene whose clip `est` buys may take. Not taken off the total (never
-        under), said as `render --fresh` says the jobs it carries (`_fresh_carry_covers`,
-        whose fitting this shares). After a `render --fresh` the budget stopped before
-        its keyframes, the next render's estimate counted the carried job's clip bought
-        again and said nothing: the render took the job and spent that much less. Reads
-        only `store`."""
-        if not any(s.video.payable for s in est.scenes):
+        """A note of what `est` may not spend: the clips `_unheld_paid_clips` finds made
+        for a scene whose clip `est` buys, of its length: that scene takes it if its
+        keyframe, not made yet, comes out as the one the clip was made from (its own
+        scene only: another's asks for a clip of another keyframe). Not taken off the
+        total (never under), and the budget gate keeps room for the clip all the same
+        (`_clip_earmark`: the keyframe may come out otherwise). After a `render --fresh`
+        the budget stopped before its keyframes, the next render's estimate counted the
+        carried job's clip bought again and said nothing: the render took the job and
+        spent that much less. Reads only `store`."""
+        open_ = {s.scene_id: s for s in est.scenes if s.video.payable}
+        if not open_:
             return ()
         plan_ids = {s.scene_id for s in est.scenes}
-        rows = self._unheld_paid_clips(store, plan_ids, taken=set(look.jobs.values()))
         reused = set(look.clips.values())  # kept clips a scene's clip is put back from
-        rows = [
-            (r, m)
-            for r, m in rows
-            if r["state"] != "billed"
-            or (store.find_kept("clip", m[0]) or ("", ""))[1] not in reused
-        ]
-        covers = self._fresh_carry_covers(est, [(r, m) for r, m in rows]) if rows else 0.0
-        if covers <= 1e-9:
+        covered: dict[str, float] = {}
+        for r, (key, seconds) in self._unheld_paid_clips(
+            store, plan_ids, taken=set(look.jobs.values())
+        ):
+            sid = str(r["scene_id"])
+            if sid not in open_ or sid in covered or abs(open_[sid].seconds - seconds) > 1e-6:
+                continue
+            if r["state"] == "billed" and (store.find_kept("clip", key) or ("", ""))[1] in reused:
+                continue
+            covered[sid] = open_[sid].video.usd
+        if not covered:
             return ()
         return (
-            f"up to {costs.format_usd(covers)} of the total may not be spent: "
-            f"{plural(len(rows), 'clip')} already paid for in this run (a job in flight "
-            "or a clip kept, of an earlier version of a scene or of the run `render "
-            "--fresh` set aside) that no scene holds; a scene whose keyframe asks for the "
-            "very clip one is takes it instead of buying one (known once its keyframe is "
-            "made)",
+            f"up to {costs.format_usd(sum(covered.values()))} of the total may not be spent: "
+            f"{plural(len(covered), 'clip')} already paid for in this run (a job in flight "
+            "or a clip kept, of the run `render --fresh` set aside or an earlier render) "
+            f"that no scene holds yet, made for {some_named(sorted(covered))}: such a scene "
+            "whose keyframe comes out as the one the clip was made from takes it instead of "
+            "buying one (known once its keyframe is made)",
         )
-
-    def _earmark_waived(self) -> frozenset[str]:
-        """The scenes whose keyframe keeps no room for its clip (`_clip_earmark`): each
-        may take a clip already paid for that no scene holds (`_unheld_paid_clips`, one
-        clip, one scene, its own scene first, of the same length), whose cost the budget
-        counts already (committed, or billed). Room was kept for its clip besides: a
-        budget enough for all the render then spent stopped it at a keyframe. Worked out
-        once, at the first keyframe the gate is asked for (the jobs `render --fresh`
-        carries are in this run's ledger by then)."""
-        if self._waived is not None:
-            return self._waived
-        plan = self.result.plan if self.result is not None else None
-        waived: set[str] = set()
-        if plan is not None:
-            store = self.gate.store
-            done = {
-                st.scene_id
-                for st in store.steps()
-                if st.stage == "clip" and st.status == "succeeded"
-            }
-            seconds = {sc.id: self._clip_seconds(sc) for sc in plan.scenes if sc.id not in done}
-            for r, made in self._unheld_paid_clips(store, {sc.id for sc in plan.scenes}):
-                fits = [sid for sid, s in seconds.items() if abs(s - made[1]) < 1e-6]
-                fits.sort(key=lambda sid: sid != r["scene_id"])
-                if fits:
-                    waived.add(fits[0])
-                    del seconds[fits[0]]
-        self._waived = frozenset(waived)
-        return self._waived
 
     def _settle_carry_notes(self, store: Store, dest: Path | None) -> None:
         """The set-aside rows the clip jobs `_carry_fresh_jobs` carried into this run came

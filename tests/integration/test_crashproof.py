@@ -2481,20 +2481,20 @@ def _render_fresh_asked(rig: Rig, overrides: dict[str, Any] | None = None) -> An
     return est
 
 
-def test_after_a_budget_stopped_render_fresh_the_next_render_says_the_carried_job_may_save(
+def test_after_a_fresh_render_stopped_before_keyframes_the_estimate_says_its_job_may_save(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """Killed while clip job J runs, then `render --fresh` stopped before any keyframe
     (here `--until plan`; as a budget stops it): J is carried into the fresh run, held
-    by no scene. The next
-    render's estimate counted J's scene's clip bought again and said nothing of J (the
-    render took J and spent one clip less), and its budget gate kept room for that clip
-    beside J's own hold: a budget enough for what the render then spent stopped it at a
-    keyframe. Now the estimate says what J may save (the clip's price), and a budget of
-    what was spent, J's hold, every keyframe and the other clips finishes the movie,
-    J bought once."""
-    from mindmovie.config import load_settings
-    from mindmovie.costs import format_usd, video_hold
+    by no scene. The next render's estimate counted J's scene's clip bought again and
+    said nothing of J: the render took J and spent one clip less. Now the estimate says
+    what J may save (its scene's clip, named): the figure less that is what the render
+    then paid for keyframes and clips. With another video model (the model is in the
+    clip's key) it says nothing: J is taken by no scene (the review's case)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.costs import format_usd
 
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     sim.min_polls = 2
@@ -2503,7 +2503,6 @@ def test_after_a_budget_stopped_render_fresh_the_next_render_says_the_carried_jo
     (job,) = sim.jobs()
     job.min_polls = 50  # in flight through the --fresh
     (row,) = ledger(rig.status(), "clip", "committed")
-    hold = float(row["held_usd"] or row["estimated_usd"])
     r2 = mindmovie_fork.run(
         [*rig.args(until="plan"), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
@@ -2515,19 +2514,27 @@ def test_after_a_budget_stopped_render_fresh_the_next_render_says_the_carried_jo
     est = _estimate_json(rig)
     clip = next(s["video"]["usd"] for s in est["scenes"] if s["scene_id"] == row["scene_id"])
     said = f"up to {format_usd(clip)} of the total may not be spent"
-    assert any(said in n for n in est["notes"]), est["notes"]
-    spent = sum(float(x["billed_usd"] or 0) for x in st["ledger"] if x["state"] == "billed")
-    keyframes = sum(s["keyframe"]["usd"] for s in est["scenes"])
-    clip_hold = video_hold(load_settings(rig.cfg, env=rig.env()), 4)
-    cap = spent + hold + keyframes + (SCENES - 1) * clip_hold + 0.005
-    job.min_polls = job.polls + 3  # still in flight when the render starts
-    r3 = mindmovie_fork.run(
-        [*rig.args(), "--budget", f"{cap:.4f}"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    assert any(said in n and row["scene_id"] in n for n in est["notes"]), est["notes"]
+    other = rig.tmp / "other.yaml"
+    other.write_text(rig.cfg.read_text() + "video: {model: seedance-1-0-pro-fast}\n")
+    env: dict[str, str | None] = dict.fromkeys(os.environ)
+    env.update(rig.env())
+    r3 = CliRunner().invoke(
+        app,
+        ["estimate", str(rig.goals), "-c", str(other), "--out", str(rig.out), "--json"],
+        env=env,
     )
-    rig.logs.append(f"$ render --budget {cap:.4f} -> {r3.returncode}\n{r3.stderr}")
-    assert r3.returncode == 0, rig.history()
+    assert r3.exit_code == 0, r3.output
+    assert not [n for n in json.loads(r3.stdout)["notes"] if "may not be spent" in n], r3.stdout
+    made = {j.id for j in sim.jobs()}
+    job.min_polls = job.polls + 3  # still in flight when the render starts
+    r4 = rig.render()
+    assert r4.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
     assert len(sim.jobs()) == SCENES, rig.history()  # J taken, not bought again
+    new = [x for x in rig.status()["ledger"] if x["remote_id"] not in made and x["stage"] != "plan"]
+    paid = sum(x["billed_usd"] for x in new if x["state"] == "billed")
+    assert float(est["total"]) - clip == pytest.approx(paid, abs=0.002), (est["total"], paid)
 
 
 def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothing(
