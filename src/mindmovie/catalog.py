@@ -284,7 +284,8 @@ def resolve(provider: str, stage: str, name: str | None = None) -> ModelSpec:
         base = max(family, key=lambda m: len(m.key))
         return base.model_copy(update={"id": name, "id_verified": False, "default": False})
     known = ", ".join(m.key for m in rows) or "none"
-    dated = f" (or one of them with a release date, e.g. {rows[0].key}-260301)" if rows else ""
+    # (not "e.g. <key>-260301": Ark's form, which Claude's and Google's ids never take)
+    dated = " (or one of them followed by a newer release's date or number)" if rows else ""
     raise InvalidRequest(
         f"{stage}.model '{name}' is not a known {provider} {stage} model; "
         f"use one of: {known}{dated}",

@@ -389,6 +389,15 @@ def collect_status(
             finally:
                 store.close()
             edited = edited_fields(recorded, plan)
+    if look is not None:
+        # the render's own test, against the requests asked now (`Outlook.refused`): one
+        # reworded in plan.yaml since is sent again, and status still said "none: ...
+        # reword" of it (the journal's fallback mark alone, the review found)
+        refused_whole = {
+            (sid, stage)
+            for sid, stage in look.refused
+            if stage == "keyframe" or (sid, "keyframe") not in look.refused
+        }
     in_plan = None if plan_ids is None else set(plan_ids)
     scenes: dict[str, dict[str, Any]] = {
         sid: {"scene_id": sid, "attempts": 0, "in_plan": True} for sid in plan_ids or []

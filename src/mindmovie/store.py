@@ -137,10 +137,10 @@ CARRIED_FROM_META = "carried_from:"
 #: fallback it asks (`mark_fallback`). A run.db made before records none, so any of its
 #: fallback variants' results counts as one (`counts_as_fallback`), as it did then
 FALLBACKS_MARKED_META = "fallbacks_marked"
-#: meta key prefix (+ input key): a clip's content-filter fallback asked after its planned
-#: request was refused (`Store.mark_fallback`). The audio-off fallback's key is that of
-#: the same request planned with audio off, so a silent clip made so was taken for the
-#: fallback once `video.audio` was turned on, and kept silent
+#: meta key prefix (+ input key): a clip's (or keyframe's) content-filter fallback asked
+#: after its planned request was refused (`Store.mark_fallback`). The audio-off
+#: fallback's key is that of the same request planned with audio off, so a silent clip
+#: made so was taken for the fallback once `video.audio` was turned on, and kept silent
 FALLBACK_META = "fallback:"
 #: meta key: "1" once the set-aside rows this run's carried jobs came from are all
 #: marked carried away (`Pipeline._settle_carry_notes`; a kill before leaves it unset)

@@ -4970,6 +4970,11 @@ async def test_a_keyframe_refused_as_planned_and_as_its_fallback_is_not_sent_aga
         if sc["id"] == row["scene_id"]:
             sc["image_prompt"] = "A quiet sunlit garden path, reworded."
     plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    # status tells it is sent now (it said "none: ... reword" still: the review)
+    (after,) = [
+        r for r in collect_status(run, settings=s)["scenes"] if r["scene_id"] == row["scene_id"]
+    ]
+    assert not after["next"].startswith("none"), after
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == images + 1
 
