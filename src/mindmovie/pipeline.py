@@ -762,15 +762,42 @@ def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
 _REFUSED_BEFORE = " (at an earlier render; the same requests are not sent again)"
 
 
-def _said_before(error: str | None, provider: str, scene_id: str) -> str:
+def _refused_whole_step(
+    store: Store, scene_id: str, stage: str, variants: Sequence[tuple[str, str, Any]]
+) -> Step | None:
+    """The step refused whole (`refused_whole`) whose requests the scene's `stage` asks:
+    the scene's own, else another scene's asking the very same (a scene copied in
+    plan.yaml, which takes its turn after it, `_one_buyer`, and sent both requests
+    again, each refused: the review found it); None when there is none."""
+    own = store.get(scene_id, stage)
+    if refused_whole(store, own, variants):
+        return own
+    last = variants[-1][1] if variants else None
+    return next(
+        (
+            st
+            for st in store.steps()
+            if st.stage == stage
+            and st.scene_id != scene_id
+            and st.input_key == last
+            and refused_whole(store, st, variants)
+        ),
+        None,
+    )
+
+
+def _said_before(step: Step, provider: str, scene_id: str) -> str:
     """A step refused whole's error (`refused_whole`), said again at a later render with
     `_REFUSED_BEFORE`: the error as journaled is that text at a render before, whose
-    "byteplus scene X: " and note were said once more each render."""
-    said = error or "refused by the content filter"
+    "byteplus scene X: " and note were said once more each render. Another scene's
+    (a copy's) is said as its."""
+    said = step.error or "refused by the content filter"
     while said.endswith(_REFUSED_BEFORE):  # (one a render, in older runs)
         said = said.removesuffix(_REFUSED_BEFORE)
-    while said.startswith(head := f"{provider} scene {scene_id}: "):
+    while said.startswith(head := f"{provider} scene {step.scene_id}: "):
         said = said[len(head) :]
+    if step.scene_id != scene_id:
+        said = f"the very request of scene {step.scene_id}, {said}"
     return said + _REFUSED_BEFORE
 
 
@@ -4890,15 +4917,14 @@ class Pipeline:
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
-        prev = store.get(scene.id, "keyframe")
-        if model.name != "local" and prev is not None and refused_whole(store, prev, variants):
+        if model.name != "local" and (
+            refused := _refused_whole_step(store, scene.id, "keyframe", variants)
+        ):
             # its fallback, asked after the planned request was refused, was refused too:
             # sent again, each render bought both in turn, each refused (Gemini bills a
             # refusal's input), while the render said the same would be refused again
             raise ContentRejected(
-                _said_before(prev.error, model.name, scene.id),
-                provider=model.name,
-                scene_id=scene.id,
+                _said_before(refused, model.name, scene.id), provider=model.name, scene_id=scene.id
             )
         sem = self._sem(model.name, "keyframes")
         if sem.locked():
@@ -5974,16 +6000,14 @@ class Pipeline:
             # again, puts it back. Before, it was bought again
             await self._keep_unasked_job(store, model, prev)
             prev = store.get(scene.id, "clip")
+        if refused := _refused_whole_step(store, scene.id, "clip", variants):
+            # its fallback, asked after the planned request was refused, was refused too:
+            # sent again, each render bought the planned request, then the fallback, in
+            # turn, each refused (and billed where refusals bill)
+            raise ContentRejected(
+                _said_before(refused, model.name, scene.id), provider=model.name, scene_id=scene.id
+            )
         if prev is not None and prev.error_kind == "content_rejected":
-            if refused_whole(store, prev, variants):
-                # its fallback, asked after the planned request was refused, was refused
-                # too: sent again, each render bought the planned request, then the
-                # fallback, in turn, each refused (and billed where refusals bill)
-                raise ContentRejected(
-                    _said_before(prev.error, model.name, scene.id),
-                    provider=model.name,
-                    scene_id=scene.id,
-                )
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
         elif prev is not None and prev.remote_id and prev.input_key in counted:
@@ -10113,9 +10137,7 @@ class Pipeline:
                 # tells the clips of the scene's own that hinge on it, `maybe` the paid
                 # clips the render may reuse so
                 sha = next((painted[k] for k in keys if k in painted), None)
-                if model.name != "local" and refused_whole(
-                    store, store.get(sc.id, "keyframe"), asked
-                ):
+                if model.name != "local" and _refused_whole_step(store, sc.id, "keyframe", asked):
                     # the render sends neither request again (`_keyframe`), nor so the clip
                     if refused is not None:
                         refused.update({(sc.id, "keyframe"), (sc.id, "clip")})
@@ -10237,7 +10259,7 @@ class Pipeline:
                 if jobs is not None:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":
-                if step is not None and refused_whole(store, step, requests):
+                if _refused_whole_step(store, sc.id, "clip", requests):
                     # the render sends neither request again (`_clip_step`): priced at
                     # nothing, "refused", said under the table (it was counted, the
                     # spend question asked to pay for it, and the render sent nothing)

@@ -4979,6 +4979,39 @@ async def test_a_keyframe_refused_as_planned_and_as_its_fallback_is_not_sent_aga
     assert sim.stats()["totals"]["images"] == images + 1
 
 
+async def test_a_copy_of_a_keyframe_refused_whole_in_the_same_render_is_not_sent(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two scenes asking the very same keyframe (a scene copied in plan.yaml:
+    `_one_buyer` has them take turns): the first refused as planned and as its fallback,
+    the copy then sent them again (the review, from the code). It is not sent: its line
+    says whose request it is."""
+    import yaml
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    one = {"providers": {"google": {"base_url": sim.base_url, "max_concurrent": 1}}}
+    s = settings_for("google", sim, video={"provider": "local"}, **one)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    plan_yaml = run / "plan.yaml"
+    plan = yaml.safe_load(plan_yaml.read_text())
+    for sc in plan["scenes"]:
+        if sc["id"] in ("02-career-1", "02-career-2"):  # one goal's: the very same image
+            sc["image_prompt"] = "A team meeting in a sunlit studio."
+    plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    before = len(sim.requests(path=":generateContent"))
+    sim.add_fault("reject", path=":generateContent", count=2)
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="keyframes")
+    assert pipe.result is not None
+    assert set(pipe.result.failed) == {"02-career-1", "02-career-2"}, pipe.result.failed
+    said = pipe.result.failed["02-career-2"]
+    assert "the very request of scene 02-career-1" in said, said
+    assert len(sim.requests(path=":generateContent")) - before == 2  # the refused two only
+
+
 async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
