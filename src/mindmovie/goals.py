@@ -278,6 +278,7 @@ def _image_problem_now(path: Path, size: int) -> str | None:
 
     if size == 0:  # a copy that never started: not a format problem
         return "is empty (0 bytes)"
+    identified: str | None = None  # the format, once the header and verify() passed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -286,6 +287,7 @@ def _image_problem_now(path: Path, size: int) -> str | None:
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as img:
                 img.verify()
+                identified = img.format
             # verify() reads the header only: decode the pixels too, at a reduced scale
             # where the format allows (JPEG), so a file cut short is found here
             with Image.open(path) as img:
@@ -318,6 +320,12 @@ def _image_problem_now(path: Path, size: int) -> str | None:
             return (
                 "is a HEIC/HEIF photo, which cannot be read here; export it as JPEG "
                 "(on an iPhone: Settings > Camera > Formats > Most Compatible)"
+            )
+        if identified:
+            # a JPEG whose data is garbled midway was "not a picture" (odd-files audit)
+            return (
+                f"is a damaged {identified} picture (its picture data cannot be decoded); "
+                "save or export it again"
             )
         return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
     return None

@@ -2218,3 +2218,24 @@ def test_a_very_long_unknown_key_is_named_cut_short(project: Path) -> None:
     assert (err.line, err.field) == (5, "goals[1]." + "v" * 57 + "...")
     assert err.message.startswith("unknown key '" + "v" * 57 + "...' (allowed here: "), err.message
     assert len(str(err)) < 500
+
+
+def test_a_photo_garbled_midway_is_said_to_be_damaged_not_no_picture(project: Path) -> None:
+    """A JPEG whose bytes are garbled midway (a bad copy, a failing disk) passes Pillow's
+    header check and fails to decode: it was "not a picture that can be read (JPEG, PNG,
+    WebP, ...)", of a file the person knows is a JPEG (odd-files audit)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    Image.fromarray((rng.random((600, 800, 3)) * 255).astype("uint8")).save(
+        project / "run1.jpg", quality=90
+    )
+    data = bytearray((project / "run1.jpg").read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 3000] = b"\xff\xc0" * 1500  # markers mid-scan
+    (project / "run1.jpg").write_bytes(bytes(data))
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]", e.value
+    assert "is a damaged JPEG picture" in str(e.value) and "not a picture" not in str(e.value)
