@@ -773,6 +773,8 @@ def _refused_whole_step(
     if refused_whole(store, own, variants):
         return own
     last = variants[-1][1] if variants else None
+    if last is None or not store.marked_fallback(last):
+        return None  # (never asked as a fallback: no step refused it; no scan of the journal)
     return next(
         (
             st
