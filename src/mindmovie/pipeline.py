@@ -11477,24 +11477,29 @@ def _drawn_elsewhere(lacks: str) -> str:
 def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
     """The one note of `Pipeline._note_painted` for the `painted` scenes of `plan` (None:
     no painted scene, or none with a style or reference photos it would leave unused)."""
-    unused = []
-    if (plan.style or "").strip():
-        unused.append("the style")
-    if any(sc.reference_photos for sc in painted):
-        unused.append("reference photos (goals.yaml's person.photos, plan.yaml's reference_photos)")
-    if not painted or not unused:
+    styled = bool((plan.style or "").strip())
+    refs = any(sc.reference_photos for sc in painted)
+    if not painted or not (styled or refs):
         return None
     import textwrap
 
     ids = [sc.id for sc in painted]
     shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
-    sentences = (
+    # (it said "The painter does not use the style": the local planner writes goals.yaml's
+    # style into each image_prompt, whose words the painter draws from, so a style of
+    # "neon night city" painted a skyline: first-user audit)
+    sentences: tuple[str, ...] = (
         f"offline keyframes: {len(ids)} scene(s) without a goal photo ({shown}) are painted, "
-        "a calm landscape in the goal's colours.",
-        f"The painter does not use {' or '.join(unused)}: only a paid keyframe model uses "
-        f"{'it' if len(unused) == 1 else 'them'} (--preset byteplus or google).",
-        "To show your own photo in a scene offline, give its goal `photos:`.",
+        "a landscape in the goal's colours drawn from words of its image_prompt"
+        + (" (goals.yaml's style is written into it)." if styled else "."),
     )
+    if refs:
+        sentences += (
+            "The painter does not use reference photos (goals.yaml's person.photos, "
+            "plan.yaml's reference_photos): only a paid keyframe model uses them (--preset "
+            "byteplus or google).",
+        )
+    sentences += ("To show your own photo in a scene offline, give its goal `photos:`.",)
     # short lines, each sentence on its own: one line of ~420 characters in a pipe or a
     # log (where nothing wraps it) was read by scrolling sideways. Words are not broken
     # (a scene id, a path), so a line is longer only for a word that is.

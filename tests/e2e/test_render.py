@@ -1401,11 +1401,11 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
     the stamp), and say all of it."""
     note = (
         "offline keyframes: 4 scene(s) without a goal photo (02-wealth-1, 04-career-1, "
-        "05-growth-1, 06-lifestyle-1) are painted, a calm landscape in the goal's colours. "
-        "The painter does not use the style or reference photos (goals.yaml's "
-        "person.photos, plan.yaml's reference_photos): only a paid keyframe model uses them "
-        "(--preset byteplus or google). To show your own photo in a scene offline, give "
-        "its goal `photos:`."
+        "05-growth-1, 06-lifestyle-1) are painted, a landscape in the goal's colours drawn "
+        "from words of its image_prompt (goals.yaml's style is written into it). The "
+        "painter does not use reference photos (goals.yaml's person.photos, plan.yaml's "
+        "reference_photos): only a paid keyframe model uses them (--preset byteplus or "
+        "google). To show your own photo in a scene offline, give its goal `photos:`."
     )
     run = workdir / "run"
     args = ("examples/goals.yaml", "-c", "small.yaml", "--out", str(run))
