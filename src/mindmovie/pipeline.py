@@ -788,6 +788,24 @@ def _refused_whole_step(
     )
 
 
+def _plan_hand_edited(run: Path) -> bool:
+    """Does the plan.yaml of the run in `run` differ from the file its render last wrote
+    (the plan step's recorded hash): edited by hand? False when it cannot be told."""
+    try:
+        store = Store(run / "run.db", read_only=True)
+    except (StoreError, sqlite3.Error, OSError):
+        return False
+    try:
+        step = store.get("_run", "plan")
+        if step is None or not step.sha256 or not (run / "plan.yaml").is_file():
+            return False
+        return sha256_file(run / "plan.yaml") != step.sha256
+    except (StoreError, sqlite3.Error, OSError):
+        return False
+    finally:
+        store.close()
+
+
 def _said_before(step: Step, provider: str, scene_id: str) -> str:
     """A step refused whole's error (`refused_whole`), said again at a later render with
     `_REFUSED_BEFORE`: the error as journaled is that text at a render before, whose
@@ -7844,6 +7862,14 @@ class Pipeline:
             self._fresh_moved = (dest, [p.name for p in names])
             # a warning, shown with --quiet too: where the old run's (paid) work went
             self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
+            if _plan_hand_edited(dest):
+                # a new plan is made from goals.yaml alone: the edits went without a word
+                # (a goals.yaml edit carries them, or names those it cannot: first-user audit)
+                self.reporter.warn(
+                    "--fresh: your edits to plan.yaml are not in the new plan, which is "
+                    f"made from goals.yaml alone; they are in {dest / 'plan.yaml'} (copy "
+                    "what you want into the new plan.yaml, then render again)"
+                )
 
     def _carry_fresh_jobs(self, store: Store, dest: Path) -> list[tuple[int, int]]:
         """`render --fresh` agreed to: the clip jobs still in flight in the run it set

@@ -755,3 +755,33 @@ def test_a_goal_photo_outside_the_project_given_another_while_it_stays_is_shown(
         with Image.open(run / "scenes" / PHOTO / "keyframe.png") as im:
             mean = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
         assert all(abs(a - b) < 30 for a, b in zip(mean, colour, strict=True)), (photo, mean)
+
+
+def test_a_fresh_plan_says_plan_yaml_s_edits_are_not_in_it_and_where_they_are(
+    tmp_path: Path,
+) -> None:
+    """`plan --fresh` (or `render --fresh`) after plan.yaml was edited by hand: the new
+    plan, made from goals.yaml alone, dropped the edits without a word (first-user audit;
+    a goals.yaml edit carries them, or names those it cannot). It says where they are;
+    with no edit, nothing is said."""
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+
+    def warned(**kw: object) -> list[str]:
+        said: list[str] = []
+
+        class Warn(NullReporter):
+            def warn(self, text: str) -> None:
+                said.append(text)
+
+        asyncio.run(Pipeline(goals, settings, out=run, reporter=Warn()).run(until="plan", **kw))
+        return said
+
+    warned()
+    assert not [w for w in warned(fresh=True) if "your edits to plan.yaml" in w]
+    plan_yaml = run / "plan.yaml"
+    plan_yaml.write_text(plan_yaml.read_text().replace("affirmation: ", "affirmation: MINE ", 1))
+    said = [w for w in warned(fresh=True) if "your edits to plan.yaml" in w]
+    (aside,) = [p for p in (run / "previous").iterdir() if "MINE" in (p / "plan.yaml").read_text()]
+    assert said and str(aside / "plan.yaml") in said[0], said
+    assert "MINE" not in plan_yaml.read_text()
