@@ -790,7 +790,10 @@ def _refused_whole_step(
 
 def _plan_hand_edited(run: Path) -> bool:
     """Does the plan.yaml of the run in `run` differ from the file its render last wrote
-    (the plan step's recorded hash): edited by hand? False when it cannot be told."""
+    (the plan step's recorded hash): edited by hand? False when it cannot be told (no
+    run.db there: none is made, the run set aside kept as it was)."""
+    if not (run / "run.db").is_file():
+        return False
     try:
         store = Store(run / "run.db", read_only=True)
     except (StoreError, sqlite3.Error, OSError):
