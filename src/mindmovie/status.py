@@ -553,6 +553,12 @@ def collect_status(
                 if new_ids is not None and sid not in new_ids:
                     row["in_new_plan"] = False
         row["next"] = _next_action(row, inputs.get("settings_changed"))
+    for row in scenes.values():
+        # every scene has these keys (null when not known): a scene not started, or
+        # taking another's clip, lacked them, and `s["spend"]` raised KeyError in a
+        # script reading `status --json` (storyboard/status audit)
+        for k in ("keyframe", "clip", "spend", "remote_id", "error"):
+            row.setdefault(k, None)
     movie = next((s for s in steps if s.stage == "movie"), None)
     # the title, closing, music or scene order edited: only the movie is composed again
     # (checked on the plan the render would use, its paths as the render reads them)

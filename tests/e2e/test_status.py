@@ -307,7 +307,7 @@ def test_status_after_plan_alone_lists_the_scenes_not_started(workdir: Path) -> 
     st = _status(workdir, run)
     assert [s["scene_id"] for s in st["scenes"]] == plan_ids
     for row in st["scenes"]:
-        assert "keyframe" not in row and "clip" not in row and row["in_plan"] is True
+        assert row["keyframe"] is None and row["clip"] is None and row["in_plan"] is True
         assert row["next"] == "not started: keyframe, then clip"
     text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     for sid in plan_ids:

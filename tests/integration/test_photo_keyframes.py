@@ -785,3 +785,20 @@ def test_a_fresh_plan_says_plan_yaml_s_edits_are_not_in_it_and_where_they_are(
     (aside,) = [p for p in (run / "previous").iterdir() if "MINE" in (p / "plan.yaml").read_text()]
     assert said and str(aside / "plan.yaml") in said[0], said
     assert "MINE" not in plan_yaml.read_text()
+
+
+def test_every_scene_of_status_json_has_the_same_keys(tmp_path: Path) -> None:
+    """`status --json` of a run planned, one scene's keyframe made: the scenes not
+    started lacked `keyframe`, `clip`, `spend` and `remote_id`, and a script reading
+    `s["spend"]` met a KeyError (storyboard/status audit). Each scene has each key."""
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    rows = collect_status(run, settings=settings)["scenes"]
+    assert len(rows) > 1
+    keys = {k for r in rows for k in r}
+    for k in ("keyframe", "clip", "spend", "remote_id", "error"):
+        assert all(k in r for r in rows), (k, [sorted(r) for r in rows])
+    assert {k for r in rows for k in r} == keys
