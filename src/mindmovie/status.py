@@ -105,9 +105,15 @@ def settings_changes(recorded: str | None, settings: Settings) -> list[str] | No
 
 
 def _outlook(
-    run_dir: Path, settings: Settings, goals: Path | None, recorded_goals: str | None
+    run_dir: Path,
+    settings: Settings,
+    goals: Path | None,
+    recorded_goals: str | None,
+    moved_from: str | None = None,
 ) -> tuple[Outlook | None, dict[str, Any]]:
-    """The next render's reuse, and what it was checked with (or why it was not)."""
+    """The next render's reuse, and what it was checked with (or why it was not).
+    `moved_from`: the goals.yaml run.db records, not taken as this run folder's (it was
+    moved or copied since: `pipeline.last_goals`)."""
     from mindmovie.config import ConfigError
     from mindmovie.goals import GoalsError
     from mindmovie.pipeline import RunDirError, outlook_for
@@ -116,7 +122,12 @@ def _outlook(
     path = goals if goals is not None else (Path(recorded_goals) if recorded_goals else None)
     info: dict[str, Any] = {"checked": False, "goals": None if path is None else str(path)}
     if path is None:
-        info["why"] = "run.db does not say which goals.yaml it was made from; give --goals"
+        info["why"] = (
+            f"the run folder was moved or copied since it was rendered from {moved_from}; "
+            "give --goals (the goals.yaml it is rendered from now)"
+            if moved_from
+            else "run.db does not say which goals.yaml it was made from; give --goals"
+        )
         return None, info
     if goals is None and not is_file(path):
         # only for the one run.db recorded: a --goals given is read as render reads it,
@@ -296,7 +307,11 @@ def collect_status(
             return _to_put_back(Path(fresh), "after moving this run", settings, goals)
         steps = store.steps()
         run_no = store.last_run_no()
-        recorded_goals = last_goals(run_dir, *goals_record(run_dir, store.get_meta))
+        record = goals_record(run_dir, store.get_meta)
+        recorded_goals = last_goals(run_dir, *record)
+        # the goals.yaml recorded, when `last_goals` will not take it: the run folder was
+        # moved or copied away from it (said so, not "run.db does not say which")
+        moved_from = record[0] if recorded_goals is None and record[0] else None
         recorded_settings = store.get_meta(SETTINGS_META)
         composed = store.get_meta(COMPOSED_PLAN_META)
         # plan.yaml edits since the last render, as far as the plan itself tells
@@ -371,7 +386,7 @@ def collect_status(
     # a plan.yaml load_plan refuses is refused by every render (exit 2)
     refused = plan_error
     if settings is not None:
-        look, inputs = _outlook(run_dir, settings, goals, recorded_goals)
+        look, inputs = _outlook(run_dir, settings, goals, recorded_goals, moved_from)
         if "plan_error" in inputs:
             plan_error = inputs.pop("plan_error")
         # what the render stops on first; unchecked (goals.yaml moved), a plan.yaml that

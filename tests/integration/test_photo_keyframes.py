@@ -802,3 +802,22 @@ def test_every_scene_of_status_json_has_the_same_keys(tmp_path: Path) -> None:
     for k in ("keyframe", "clip", "spend", "remote_id", "error"):
         assert all(k in r for r in rows), (k, [sorted(r) for r in rows])
     assert {k for r in rows for k in r} == keys
+
+
+def test_status_of_a_run_folder_copied_away_says_so_not_that_run_db_does_not_say(
+    tmp_path: Path,
+) -> None:
+    """A run folder copied elsewhere (`cp -r run sub/x`): status said "run.db does not
+    say which goals.yaml it was made from", of a run.db that records it (the copy is not
+    checked against it, by design: it may be another project's). It says the folder was
+    moved or copied since it was rendered from that goals.yaml."""
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    copy = tmp_path / "sub" / "x"
+    shutil.copytree(run, copy)
+    why = collect_status(copy, settings=settings)["inputs"]["why"]
+    assert f"moved or copied since it was rendered from {goals}" in why, why
+    assert "give --goals" in why
