@@ -34,7 +34,14 @@ from mindmovie.fsutil import (
     link_note,
     tmp_path_for,
 )
-from mindmovie.goals import KNOWN_CATEGORIES, MAX_GOALS, MAX_PHOTOS, MAX_TEXT, load_goals
+from mindmovie.goals import (
+    KNOWN_CATEGORIES,
+    MAX_GOALS,
+    MAX_PHOTOS,
+    MAX_SCENES_PER_GOAL,
+    MAX_TEXT,
+    load_goals,
+)
 from mindmovie.goals import _find_file as find_file
 from mindmovie.goals import _image_problem as image_problem
 from mindmovie.yamlsrc import given_text, is_blank
@@ -636,8 +643,21 @@ def _ask_and_write(
         if affirmation:
             goal["affirmation"] = affirmation
         photos = _photos(ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)")
+        photos = list(dict.fromkeys(photos or []))  # (a photo given twice: once)
         if photos:
             goal["photos"] = photos
+        if len(photos) > 1:
+            # one scene a photo, so the offline movie shows each: a goal of 3 photos and
+            # the default 1 scene showed the first only, said only by the render's
+            # warning (first-user audit)
+            goal["scenes"] = min(len(photos), MAX_SCENES_PER_GOAL)
+            left = len(photos) - goal["scenes"]
+            console.print(
+                f"[{category}] {goal['scenes']} scenes, one for each photo"
+                + (f" (the last {left} not shown: {MAX_SCENES_PER_GOAL} at most)" if left else "")
+                + "; change `scenes:` in goals.yaml to change that.",
+                markup=False,
+            )
         goals.append(goal)
         if len(goals) == MAX_GOALS:  # a 31st would make a goals.yaml that does not load
             console.print(f"That is {MAX_GOALS} goals, the most one movie takes.")

@@ -925,3 +925,18 @@ def test_init_in_a_folder_since_removed_says_so(
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2, r.output
         assert f"error: cannot {what}: the current folder no longer exists" in r.output, r.output
+
+
+def test_guided_gives_a_goal_of_several_photos_a_scene_for_each(tmp_path: Path) -> None:
+    """A goal given three photos had the default one scene, so the offline movie showed
+    the first only, said only by the render's warning; a photo given twice was kept
+    twice (first-user audit). Each photo once, and one scene for each, said so."""
+    for name in ("a.jpg", "b.jpg"):
+        write_photo(tmp_path / name)
+    script = Script(["T", "lifestyle", "By the sea", "", "", "a.jpg, b.jpg, a.jpg", "", ""])
+    console, out = _console()
+    path = guided(console, tmp_path, ask=script)
+    (goal,) = load_goals(path).goals
+    assert [p.name for p in goal.photos] == ["a.jpg", "b.jpg"]
+    assert goal.scenes == 2, path.read_text()
+    assert "2 scenes, one for each photo" in out.getvalue(), out.getvalue()
