@@ -69,9 +69,9 @@ title: My Dream Life
 # give them your likeness. (The offline render shows a goal's own photos, cropped to fill
 # the frame.) Take the #s off and write yourself: left as it is, every picture a paid
 # model makes would show a stranger described here.
-# person:
-#   description: Tall man, short brown hair, blue eyes
-#   photos: [me.jpg]
+#person:
+#  description: Tall man, short brown hair, blue eyes
+#  photos: [me.jpg]
 
 # Optional. One visual style for every scene.
 style: warm cinematic light
@@ -84,7 +84,7 @@ goals:
     actions: Running, yoga on a sunlit deck            # optional: what you do to get there
     feelings: Powerful, alive, grateful                # optional: how it feels
     affirmation: I am radiantly healthy                # optional: your own on-screen line
-    # photos: [run1.jpg, run2.jpg]                     # optional: pictures for this goal
+    #photos: [run1.jpg, run2.jpg]                      # optional: pictures for this goal
     scenes: 2                                          # optional: scenes for this goal (1-6)
 
   - category: wealth
@@ -100,7 +100,7 @@ goals:
 closing: I am grateful for my beautiful life
 
 # Optional. Background music (mp3, m4a, wav...); a built-in calm bed otherwise.
-# music: calm.mp3
+#music: calm.mp3
 """
 
 

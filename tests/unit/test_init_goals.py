@@ -47,7 +47,7 @@ def test_template_loads_with_every_field(tmp_path: Path) -> None:
     # the person is there to read, commented out: an unedited template described a
     # stranger ("Tall man, ...") in every picture a paid model made
     assert goals.person is None
-    assert "# person:\n#   description: " in TEMPLATE
+    assert "#person:\n#  description: " in TEMPLATE
     assert 2 <= len(goals.goals) <= 3
     first = goals.goals[0]
     for field in ("details", "actions", "feelings", "affirmation", "scenes"):
@@ -55,10 +55,31 @@ def test_template_loads_with_every_field(tmp_path: Path) -> None:
     assert goals.closing
     # photos and music are there to read, commented out (their files would not exist)
     for key in ("photos:", "music:"):
-        assert f"# {key}" in TEMPLATE
+        assert f"#{key}" in TEMPLATE
     raw = yaml.safe_load(TEMPLATE)
     assert list(raw) == ["title", "style", "goals", "closing"]
     assert {g["category"] for g in raw["goals"]} <= set(KNOWN_CATEGORIES)
+
+
+def test_the_template_s_commented_fields_load_once_their_hash_is_taken_off(
+    tmp_path: Path,
+) -> None:
+    """The template says "Take the #s off"; done as written ("# person:" less its "#"), left a space before
+    each key: "invalid YAML: expected <block end>" (first-user audit). With the #s taken
+    off the person, the goal's photos and the music, the file loads."""
+    import re
+
+    for name in ("me.jpg", "run1.jpg", "run2.jpg"):
+        write_photo(tmp_path / name)
+    text = re.sub(
+        r"(?m)^(\s*)#(person:|  description:|  photos:|photos:|music:)", r"\1\2", TEMPLATE
+    )
+    raw = yaml.safe_load(text)
+    assert raw["music"] == "calm.mp3" and raw["person"]["photos"] == ["me.jpg"], raw
+    (tmp_path / "goals.yaml").write_text(text.replace("music: calm.mp3\n", ""), encoding="utf-8")
+    goals = load_goals(tmp_path / "goals.yaml")
+    assert goals.person is not None and len(goals.person.photos) == 1
+    assert [p.name for p in goals.goals[0].photos] == ["run1.jpg", "run2.jpg"]
 
 
 def test_template_refuses_to_overwrite(tmp_path: Path) -> None:
