@@ -64,9 +64,10 @@ def test_template_loads_with_every_field(tmp_path: Path) -> None:
 def test_the_template_s_commented_fields_load_once_their_hash_is_taken_off(
     tmp_path: Path,
 ) -> None:
-    """The template says "Take the #s off"; done as written ("# person:" less its "#"), left a space before
-    each key: "invalid YAML: expected <block end>" (first-user audit). With the #s taken
-    off the person, the goal's photos and the music, the file loads."""
+    """The template says "Take the #s off"; done as written ("# person:" less its "#"),
+    that left a space before each key: "invalid YAML: expected <block end>" (first-user
+    audit). With the #s taken off the person, the goal's photos and the music, the file
+    loads."""
     import re
 
     for name in ("me.jpg", "run1.jpg", "run2.jpg"):
