@@ -458,13 +458,16 @@ def _optional(ask: Ask, question: str, console: Console) -> str | None:
 
 
 def _yes(ask: Ask, question: str, default: bool) -> bool:
-    """A yes/no question through the same ``ask`` (so one scripted list drives a session)."""
+    """A yes/no question through the same ``ask`` (so one scripted list drives a session).
+    Another answer asks again, saying what it takes: it repeated the question alone."""
+    asked = f"{question} [y/n]"
     while True:
-        answer = ask(f"{question} [y/n]", default="y" if default else "n").strip().lower()
+        answer = ask(asked, default="y" if default else "n").strip().lower()
         if answer in ("y", "yes"):
             return True
         if answer in ("n", "no"):
             return False
+        asked = f"Please answer y or n. {question} [y/n]"
 
 
 def _dropped(text: str, base: Path) -> list[str] | None:

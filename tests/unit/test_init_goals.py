@@ -962,3 +962,13 @@ def test_guided_gives_a_goal_of_several_photos_a_scene_for_each(tmp_path: Path) 
     assert [p.name for p in goal.photos] == ["a.jpg", "b.jpg"]
     assert goal.scenes == 2, path.read_text()
     assert "2 scenes, one for each photo" in out.getvalue(), out.getvalue()
+
+
+def test_a_yes_no_question_answered_otherwise_says_what_it_takes() -> None:
+    """ "Replace it? [y/n]" answered "maybe" was asked again, word for word, with no hint
+    of what it takes (first-user audit)."""
+    from mindmovie.init_goals import _yes
+
+    script = Script(["maybe", "n"])
+    assert _yes(script, "goals.yaml exists. Replace it?", default=False) is False
+    assert script.questions[1].startswith("Please answer y or n."), script.questions
