@@ -788,23 +788,31 @@ def _refused_whole_step(
     )
 
 
-def _plan_hand_edited(run: Path) -> bool:
-    """Does the plan.yaml of the run in `run` differ from the file its render last wrote
-    (the plan step's recorded hash): edited by hand? False when it cannot be told (no
-    run.db there: none is made, the run set aside kept as it was)."""
-    if not (run / "run.db").is_file():
-        return False
+def _plan_hand_edited(run: Path) -> list[str]:
+    """The person's edits of the plan.yaml of the run in `run` since its planner made it
+    (`hand_edits` against the plan's `PLANNED_META` record, named as `carry_edits` names
+    them; ["plan.yaml"] where nothing was recorded and the file differs from the one its
+    render wrote); [] when none, or when it cannot be told. Not the hash alone: a kept
+    plan put back, given goals.yaml's new title, differs from its recorded hash with no
+    hand edit (the review found). No run.db there: none is made, the run kept as it was."""
+    if not (run / "run.db").is_file() or not (run / "plan.yaml").is_file():
+        return []
     try:
         store = Store(run / "run.db", read_only=True)
     except (StoreError, sqlite3.Error, OSError):
-        return False
+        return []
     try:
         step = store.get("_run", "plan")
-        if step is None or not step.sha256 or not (run / "plan.yaml").is_file():
-            return False
-        return sha256_file(run / "plan.yaml") != step.sha256
-    except (StoreError, sqlite3.Error, OSError):
-        return False
+        if step is None:
+            return []
+        current = load_plan(run / "plan.yaml", anchor=run.absolute())
+        edits = hand_edits(store.get_meta(PLANNED_META + step.input_key), current)
+        if edits is None:  # (a plan made before the record)
+            same = not step.sha256 or sha256_file(run / "plan.yaml") == step.sha256
+            return [] if same else ["plan.yaml"]
+        return [f"{sid} {what}" if sid else what for sid, what in edits]
+    except (StoreError, sqlite3.Error, OSError, PlanError):
+        return []
     finally:
         store.close()
 
@@ -7865,13 +7873,14 @@ class Pipeline:
             self._fresh_moved = (dest, [p.name for p in names])
             # a warning, shown with --quiet too: where the old run's (paid) work went
             self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
-            if _plan_hand_edited(dest):
+            if edits := _plan_hand_edited(dest):
                 # a new plan is made from goals.yaml alone: the edits went without a word
                 # (a goals.yaml edit carries them, or names those it cannot: first-user audit)
                 self.reporter.warn(
-                    "--fresh: your edits to plan.yaml are not in the new plan, which is "
-                    f"made from goals.yaml alone; they are in {dest / 'plan.yaml'} (copy "
-                    "what you want into the new plan.yaml, then render again)"
+                    f"--fresh: your edits to plan.yaml ({some_named(edits)}) are not in the "
+                    "new plan, which is made from goals.yaml alone; they are in "
+                    f"{dest / 'plan.yaml'} (copy what you want into the new plan.yaml, then "
+                    "render again)"
                 )
 
     def _carry_fresh_jobs(self, store: Store, dest: Path) -> list[tuple[int, int]]:

@@ -779,11 +779,19 @@ def test_a_fresh_plan_says_plan_yaml_s_edits_are_not_in_it_and_where_they_are(
 
     warned()
     assert not [w for w in warned(fresh=True) if "your edits to plan.yaml" in w]
+    # a kept plan put back, given goals.yaml's new title: rewritten, not edited by hand
+    text = goals.read_text()
+    goals.write_text(text.replace("vision: Strong,", "vision: Very strong,", 1))
+    warned()
+    goals.write_text(text.replace("title: ", "title: Retitled ", 1))
+    warned()
+    assert not [w for w in warned(fresh=True) if "your edits to plan.yaml" in w]
     plan_yaml = run / "plan.yaml"
     plan_yaml.write_text(plan_yaml.read_text().replace("affirmation: ", "affirmation: MINE ", 1))
     said = [w for w in warned(fresh=True) if "your edits to plan.yaml" in w]
     (aside,) = [p for p in (run / "previous").iterdir() if "MINE" in (p / "plan.yaml").read_text()]
     assert said and str(aside / "plan.yaml") in said[0], said
+    assert "affirmation" in said[0], said
     assert "MINE" not in plan_yaml.read_text()
 
 
