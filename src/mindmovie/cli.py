@@ -1113,7 +1113,7 @@ def status(
     def cell(row: dict[str, Any], stage: str) -> str:
         """The step's state; for a finished step whose file is gone or not the one made,
         the file's ("missing", "changed"): "done" there read as if nothing were to redo."""
-        state = row.get(stage, "-")
+        state = row.get(stage) or "-"  # (null in --json: not started)
         if state == "failed" and stage in row.get("stopped", {}):
             return "stopped"  # by the budget or Ctrl-C: the error line says which
         if state == "failed" and stage == "clip" and row.get("taken"):

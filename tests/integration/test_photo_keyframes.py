@@ -796,9 +796,13 @@ def test_a_fresh_plan_says_plan_yaml_s_edits_are_not_in_it_and_where_they_are(
 
 
 def test_every_scene_of_status_json_has_the_same_keys(tmp_path: Path) -> None:
-    """`status --json` of a run planned, one scene's keyframe made: the scenes not
-    started lacked `keyframe`, `clip`, `spend` and `remote_id`, and a script reading
-    `s["spend"]` met a KeyError (storyboard/status audit). Each scene has each key."""
+    """`status --json` of a run only planned: its scenes, not started, lacked
+    `keyframe`, `clip`, `spend` and `remote_id`, and a script reading `s["spend"]` met
+    a KeyError (storyboard/status audit). Each scene has each key, null; the table still
+    says "-" of them (the review: it said "None" once they were there)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
     from mindmovie.status import collect_status
 
     goals, settings = _offline(tmp_path)
@@ -806,10 +810,10 @@ def test_every_scene_of_status_json_has_the_same_keys(tmp_path: Path) -> None:
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     rows = collect_status(run, settings=settings)["scenes"]
     assert len(rows) > 1
-    keys = {k for r in rows for k in r}
     for k in ("keyframe", "clip", "spend", "remote_id", "error"):
-        assert all(k in r for r in rows), (k, [sorted(r) for r in rows])
-    assert {k for r in rows for k in r} == keys
+        assert all(k in r and r[k] is None for r in rows), (k, [sorted(r) for r in rows])
+    text = CliRunner().invoke(app, ["status", str(run)], env={"COLUMNS": "160"}).output
+    assert "not started" in text and "None" not in text, text
 
 
 def test_status_of_a_run_folder_copied_away_says_so_not_that_run_db_does_not_say(
