@@ -868,6 +868,10 @@ def refused_whole(
         and step.input_key == variants[-1][1]
         and step.input_key != variants[0][1]
         and store.marked_fallback(step.input_key)
+        # the fallback of THIS planned request: one reworded (or another scene's) whose
+        # softened form is the same was refused unsent, its planned request never asked
+        # (the review); one marked before the planned request was recorded: as then
+        and store.fallback_of(step.input_key) in (None, variants[0][1])
     )
 
 
@@ -4991,7 +4995,7 @@ class Pipeline:
                         f"trying once more with a {variants[i + 1][0]}"
                     )
                     # asked as the fallback: refused too, it is not sent again (`refused_whole`)
-                    store.mark_fallback(variants[i + 1][1])
+                    store.mark_fallback(variants[i + 1][1], of=variants[0][1])
         self.reporter.step("keyframes", scene.id, "done")
         self._mark(res, True, scene.id, "keyframe")
         return dest
@@ -6065,7 +6069,7 @@ class Pipeline:
                     # asked as the fallback: recorded before it is sent (it then stands
                     # for the clip), and one kept from before (that request made while
                     # audio was off) is put back, not bought again
-                    store.mark_fallback(key)
+                    store.mark_fallback(key, of=planned_key)
                     if key not in counted and self._restore_clip(
                         store, scene.id, [key], before, dest
                     ):

@@ -1245,10 +1245,18 @@ class Store:
         ).fetchone()[0]
         return int(made) == 0
 
-    def mark_fallback(self, input_key: str) -> None:
+    def mark_fallback(self, input_key: str, of: str | None = None) -> None:
         """Record that the request `input_key` is asked as a content-filter fallback (its
-        scene's planned request was refused), before it is sent."""
-        self.set_meta(f"{FALLBACK_META}{input_key}", "1")
+        scene's planned request, `of`, was refused), before it is sent."""
+        self.set_meta(f"{FALLBACK_META}{input_key}", of or "1")
+
+    def fallback_of(self, input_key: str) -> str | None:
+        """The planned request whose refusal `input_key` was last asked as the fallback
+        of (`mark_fallback(of=)`); None when not recorded (marked before 2026-12-07, "1"),
+        or not a fallback. Two planned requests can share one fallback (a softened prompt
+        drops the words they differ by): the refusal of one's says nothing of the other."""
+        value = self.get_meta(f"{FALLBACK_META}{input_key}")
+        return None if value in (None, "1") else value
 
     def marked_fallback(self, input_key: str) -> bool:
         """Was the request `input_key` asked as a content-filter fallback (`mark_fallback`)?"""

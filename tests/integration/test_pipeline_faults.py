@@ -5012,6 +5012,41 @@ async def test_a_copy_of_a_keyframe_refused_whole_in_the_same_render_is_not_sent
     assert len(sim.requests(path=":generateContent")) - before == 2  # the refused two only
 
 
+async def test_a_keyframe_reworded_to_its_refused_fallback_s_softened_form_is_sent(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A keyframe refused as planned ("... sharing wine ...") and as its fallback (the
+    prompt softened: "wine" dropped), then reworded by dropping the word: the new planned
+    request, never sent, has the same fallback, and was refused unsent as "refused
+    whole" (the review). The fallback's refusal is of the planned request it was asked
+    for (`Store.fallback_of`): the reworded one is sent, and made."""
+    import yaml
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    one = {"providers": {"google": {"base_url": sim.base_url, "max_concurrent": 1}}}
+    s = settings_for(
+        "google", sim, planner={"provider": "local"}, video={"provider": "local"}, **one
+    )
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    plan_yaml = run / "plan.yaml"
+
+    def prompt(text: str) -> None:
+        plan = yaml.safe_load(plan_yaml.read_text())
+        plan["scenes"][1]["image_prompt"] = text
+        plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+
+    prompt("A team sharing wine in a sunlit studio.")
+    sim.add_fault("reject", path=":generateContent", count=2)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    before = len(sim.requests(path=":generateContent"))
+    prompt("A team sharing in a sunlit studio.")
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert len(sim.requests(path=":generateContent")) == before + 1
+
+
 async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
