@@ -269,6 +269,10 @@ def _image_problem_cached(
     return _image_problem_now(Path(path), size)
 
 
+#: formats Pillow reads by itself: one of them that fails to decode is damaged
+_DECODED_HERE = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP"})
+
+
 def _image_problem_now(path: Path, size: int) -> str | None:
     import warnings
 
@@ -286,8 +290,9 @@ def _image_problem_now(path: Path, size: int) -> str | None:
             # raw into the command's output with Pillow's source path
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as img:
-                img.verify()
+                # (before verify(): a PNG garbled midway fails its CRC check there)
                 identified = img.format
+                img.verify()
             # verify() reads the header only: decode the pixels too, at a reduced scale
             # where the format allows (JPEG), so a file cut short is found here
             with Image.open(path) as img:
@@ -321,8 +326,10 @@ def _image_problem_now(path: Path, size: int) -> str | None:
                 "is a HEIC/HEIF photo, which cannot be read here; export it as JPEG "
                 "(on an iPhone: Settings > Camera > Formats > Most Compatible)"
             )
-        if identified:
-            # a JPEG whose data is garbled midway was "not a picture" (odd-files audit)
+        if identified in _DECODED_HERE:
+            # a JPEG whose data is garbled midway was "not a picture" (odd-files audit);
+            # a format Pillow names but cannot read here (EPS without Ghostscript) is not
+            # damaged (the review)
             return (
                 f"is a damaged {identified} picture (its picture data cannot be decoded); "
                 "save or export it again"

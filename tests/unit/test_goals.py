@@ -2239,3 +2239,11 @@ def test_a_photo_garbled_midway_is_said_to_be_damaged_not_no_picture(project: Pa
         load_goals(path)
     assert e.value.field == "goals[1].photos[1]", e.value
     assert "is a damaged JPEG picture" in str(e.value) and "not a picture" not in str(e.value)
+    # a PNG so: its CRC check failed first, before its format was noted (the review)
+    Image.fromarray((rng.random((300, 400, 3)) * 255).astype("uint8")).save(project / "p.png")
+    data = bytearray((project / "p.png").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 500] = b"\xff" * 500
+    (project / "run1.jpg").write_bytes(bytes(data))
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert "is a damaged PNG picture" in str(e.value), e.value
