@@ -11533,7 +11533,7 @@ def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
     sentences: tuple[str, ...] = (
         f"offline keyframes: {len(ids)} scene(s) without a goal photo ({shown}) are painted, "
         "a landscape in the goal's colours drawn from words of its image_prompt"
-        + (" (goals.yaml's style is written into it)." if styled else "."),
+        + (" (the offline planner writes goals.yaml's style into it)." if styled else "."),
     )
     if refs:
         sentences += (

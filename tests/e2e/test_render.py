@@ -1402,7 +1402,8 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
     note = (
         "offline keyframes: 4 scene(s) without a goal photo (02-wealth-1, 04-career-1, "
         "05-growth-1, 06-lifestyle-1) are painted, a landscape in the goal's colours drawn "
-        "from words of its image_prompt (goals.yaml's style is written into it). The "
+        "from words of its image_prompt (the offline planner writes goals.yaml's style into "
+        "it). The "
         "painter does not use reference photos (goals.yaml's person.photos, plan.yaml's "
         "reference_photos): only a paid keyframe model uses them (--preset byteplus or "
         "google). To show your own photo in a scene offline, give its goal `photos:`."

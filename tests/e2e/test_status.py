@@ -1086,8 +1086,8 @@ def test_the_board_of_an_offline_render_says_which_scenes_are_painted(finished: 
     line = (
         "offline keyframes: 4 scene(s) without a goal photo (02-wealth-1, 04-career-1, "
         "05-growth-1, 06-lifestyle-1) are painted, a landscape in the goal&#x27;s "
-        "colours drawn from words of its image_prompt (goals.yaml&#x27;s style is written "
-        "into it). The painter does not use reference photos"
+        "colours drawn from words of its image_prompt (the offline planner writes "
+        "goals.yaml&#x27;s style into it). The painter does not use reference photos"
     )
 
     def said() -> str:  # the note's lines, as the page shows them: one paragraph
