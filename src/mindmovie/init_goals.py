@@ -646,7 +646,10 @@ def _ask_and_write(
         if affirmation:
             goal["affirmation"] = affirmation
         photos = _photos(ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)")
-        photos = list(dict.fromkeys(photos or []))  # (a photo given twice: once)
+        given = photos or []
+        photos = list(dict.fromkeys(given))  # (a photo given twice: once, said so)
+        if len(photos) < len(given):
+            console.print(f"[{category}] a photo given twice is kept once.", markup=False)
         if photos:
             goal["photos"] = photos
         if len(photos) > 1:

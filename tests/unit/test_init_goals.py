@@ -962,6 +962,7 @@ def test_guided_gives_a_goal_of_several_photos_a_scene_for_each(tmp_path: Path) 
     assert [p.name for p in goal.photos] == ["a.jpg", "b.jpg"]
     assert goal.scenes == 2, path.read_text()
     assert "2 scenes, one for each photo" in out.getvalue(), out.getvalue()
+    assert "a photo given twice is kept once" in out.getvalue(), out.getvalue()
 
 
 def test_a_yes_no_question_answered_otherwise_says_what_it_takes() -> None:
