@@ -1356,7 +1356,9 @@ async def test_invisible_optional_text_is_not_given(tmp_path: Path) -> None:
 def test_the_painted_note_names_what_the_painter_leaves_unused_in_good_english() -> None:
     """`pipeline.painted_note`: said once at plan and render. With a style and no
     reference photos it said "does not use the style: only a paid keyframe model takes
-    them"; no note when nothing is left unused or no scene is painted."""
+    them"; no note when nothing is left unused or no scene is painted. The painter does
+    draw from the image_prompt, which the offline planner writes the style into (the
+    first-user audit): the note says so, and names reference photos alone as unused."""
     from mindmovie.pipeline import painted_note
     from mindmovie.plan import Plan, Scene
 
@@ -1372,12 +1374,12 @@ def test_the_painted_note_names_what_the_painter_leaves_unused_in_good_english()
     note = painted_note(styled, [bare])
     assert note is not None
     note = " ".join(note.split())  # its words, wherever its lines break
-    assert "does not use the style: only a paid keyframe model" in note
-    assert "uses it (--preset byteplus or google)" in note and "1 scene(s)" in note
+    assert "the offline planner writes goals.yaml's style into it" in note
+    assert "does not use" not in note and "1 scene(s)" in note
     both = painted_note(styled, [bare, with_refs])
     assert both is not None
     both = " ".join(both.split())
-    assert "does not use the style or reference photos" in both
+    assert "does not use reference photos" in both and "does not use the style" not in both
     assert "uses them (--preset" in both
     assert painted_note(Plan(title="T", closing="Thanks", scenes=[bare, with_refs]), [bare]) is None
     assert painted_note(styled, []) is None
