@@ -8113,47 +8113,46 @@ class Pipeline:
         return covered
 
     def _unheld_paid_clips(
-        self, store: Store, plan_ids: Collection[str], taken: Collection[str] = ()
+        self,
+        store: Store,
+        plan_ids: Collection[str],
+        taken: Collection[str] = (),
+        used_shas: Collection[str] = (),
     ) -> list[tuple[dict[str, Any], tuple[str, float]]]:
         """The clips already paid for in this run that no scene of `plan_ids` holds, with
         the (input key, seconds) each was made for: a job in flight (as `_unheld_job`
         would take it: committed, of this video provider, made where this render asks,
         not let go of, not in `taken`) or one finished and kept in kept/ (billed, its clip
-        there, not the clip a scene uses now). A scene whose keyframe, not made yet, comes
-        out asking for the very clip takes it. Reads only `store`."""
+        there, not the clip a scene uses now, nor one of `used_shas`). A scene whose
+        keyframe, not made yet, comes out asking for the very clip takes it. Reads only
+        `store`."""
         video = self.settings.stage_provider("video")
         spec = costs.stage_spec(self.settings, "video")
         if video == "local" or spec is None:
             return []
-        held = {st.remote_id for st in store.steps() if st.remote_id and st.scene_id in plan_ids}
+        steps = store.steps()
+        held = {st.remote_id for st in steps if st.remote_id and st.scene_id in plan_ids}
         used = {
-            st.sha256
-            for st in store.steps()
-            if st.stage == "clip" and st.status == "succeeded" and st.sha256
+            *(st.sha256 for st in steps if st.stage == "clip" and st.status == "succeeded"),
+            *used_shas,
         }
         kept_keys: set[str] = set()
         rows: list[tuple[dict[str, Any], tuple[str, float]]] = []
         for r in store.ledger_rows():
-            rid = r["remote_id"]
-            if r["stage"] != "clip" or r["provider"] != video or not rid:
+            if r["stage"] != "clip" or r["provider"] != video or not r["remote_id"]:
                 continue
             if r["model"] != spec.id:
                 # another video model's: no clip of this render is keyed as it (the model
                 # is in the clip's key), so it is never taken here
                 continue
-            made = store.job_input(int(r["id"]))
-            if made is None or (r["usage"] or {}).get("let_go"):
-                continue
             if r["state"] == "committed":
-                if rid in held or rid in taken or rid in self._letting_go:
-                    continue
-                then = store.job_origin(int(r["id"]))
-                if then is None or self._origin_changes_in(store, then, video):
-                    continue  # made elsewhere: no scene here takes it
-            elif r["state"] == "billed":
-                found = store.find_kept("clip", made[0])
+                made = self._free_job(store, r, video, {*held, *taken})
+            elif r["state"] == "billed" and not (r["usage"] or {}).get("let_go"):
+                made = store.job_input(int(r["id"]))
+                found = None if made is None else store.find_kept("clip", made[0])
                 if (
-                    made[0] in kept_keys
+                    made is None
+                    or made[0] in kept_keys
                     or found is None
                     or found[1] in used
                     or KEPT_DIR not in found[0].parts
@@ -8162,7 +8161,8 @@ class Pipeline:
                 kept_keys.add(made[0])
             else:
                 continue
-            rows.append((r, made))
+            if made is not None:
+                rows.append((r, made))
         return rows
 
     def _unheld_clips_note(
@@ -8181,15 +8181,16 @@ class Pipeline:
         if not open_:
             return ()
         plan_ids = {s.scene_id for s in est.scenes}
-        reused = set(look.clips.values())  # kept clips a scene's clip is put back from
         covered: dict[str, float] = {}
-        for r, (key, seconds) in self._unheld_paid_clips(
-            store, plan_ids, taken=set(look.jobs.values())
+        for r, (_, seconds) in self._unheld_paid_clips(
+            # (and not a kept clip a scene's clip is put back from)
+            store,
+            plan_ids,
+            taken=set(look.jobs.values()),
+            used_shas=set(look.clips.values()),
         ):
             sid = str(r["scene_id"])
             if sid not in open_ or sid in covered or abs(open_[sid].seconds - seconds) > 1e-6:
-                continue
-            if r["state"] == "billed" and (store.find_kept("clip", key) or ("", ""))[1] in reused:
                 continue
             covered[sid] = open_[sid].video.usd
         if not covered:
@@ -9084,26 +9085,47 @@ class Pipeline:
             if st.remote_id and (plan_ids is None or st.scene_id in plan_ids)
         }
         for r in reversed(store.ledger_rows()):
-            rid = r["remote_id"]
-            if (
-                r["stage"] != "clip"
-                or r["state"] != "committed"
-                or not rid
-                or rid in held
-                or rid in taken
-                or rid in self._letting_go
-                or r["provider"] != provider
-                or (r["usage"] or {}).get("let_go")
+            if self._free_job(
+                store,
+                r,
+                provider,
+                {*held, *taken},
+                lambda made: made[0] in keys and abs(made[1] - seconds) <= 1e-6,
             ):
-                continue
-            made = store.job_input(int(r["id"]))
-            if made is None or made[0] not in keys or abs(made[1] - seconds) > 1e-6:
-                continue
-            then = store.job_origin(int(r["id"]))
-            if then is None or self._origin_changes_in(store, then, provider):
-                continue  # made elsewhere: not known where this render asks
-            return str(rid)
+                return str(r["remote_id"])
         return None
+
+    def _free_job(
+        self,
+        store: Store,
+        r: Mapping[str, Any],
+        provider: str,
+        held: Collection[str],
+        wanted: Callable[[tuple[str, float]], bool] = lambda made: True,
+    ) -> tuple[str, float] | None:
+        """The (input key, seconds) ledger row `r`'s clip job was made for, when it is a
+        paid job in flight a scene of this render may take (`_unheld_job`,
+        `_unheld_paid_clips`: one test for both): committed, of `provider`, held by no
+        step (`held`), not being or let go of, its inputs recorded and `wanted`, made
+        where this render asks; else None."""
+        rid = r["remote_id"]
+        if (
+            r["stage"] != "clip"
+            or r["state"] != "committed"
+            or not rid
+            or rid in held
+            or rid in self._letting_go
+            or r["provider"] != provider
+            or (r["usage"] or {}).get("let_go")
+        ):
+            return None
+        made = store.job_input(int(r["id"]))
+        if made is None or not wanted(made):
+            return None
+        then = store.job_origin(int(r["id"]))
+        if then is None or self._origin_changes_in(store, then, provider):
+            return None  # made elsewhere: not known where this render asks
+        return made
 
     def _origin_changes_in(self, store: Store, then: Mapping[str, str], provider: str) -> list[str]:
         """`_row_origin_change` read from `store` alone: no budget gate, no write (the
