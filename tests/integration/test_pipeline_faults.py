@@ -2227,6 +2227,9 @@ async def test_other_runs_journals_are_read_off_the_loop_and_again_only_when_cha
         return snapshot(db)
 
     monkeypatch.setattr(pipeline, "_snapshot", counted)
+    # output_dir's runs are read too: the default, outputs/ of the working folder, where
+    # a checkout that rendered the README's example holds one (read here: a failure)
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     (out / "other").mkdir(parents=True)
     other = Store(out / "other" / "run.db")  # another movie's render, running
