@@ -929,6 +929,8 @@ def test_an_unknown_option_is_refused_and_the_allowed_ones_named(
         ("keyframes", SeedreamKeyframes, "guidance_scale", "high"),
         ("keyframes", SeedreamKeyframes, "guidance_scale", float("nan")),
         ("keyframes", SeedreamKeyframes, "guidance_scale", float("inf")),
+        ("keyframes", SeedreamKeyframes, "guidance_scale", -5),
+        ("keyframes", SeedreamKeyframes, "guidance_scale", 10.5),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_before_spend(
@@ -942,6 +944,15 @@ def test_an_option_of_the_wrong_type_is_refused_before_spend(
     with pytest.raises(ConfigError) as e:
         cls.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
     assert f"{stage}.options.{option}: {value!r} is not allowed" in str(e.value)
+    if option == "guidance_scale":  # (-5 was sent, refused at the first keyframe)
+        assert str(e.value).endswith("allowed a number from 1 to 10"), str(e.value)
+
+
+@pytest.mark.parametrize("value", [1, 2.5, 10])
+def test_a_guidance_scale_within_what_seedream_takes_is_accepted(value: float) -> None:
+    s = Settings(preset="byteplus", keyframes={"options": {"guidance_scale": value}})
+    kf = SeedreamKeyframes.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    assert kf.options["guidance_scale"] == value
 
 
 async def test_a_trickling_image_download_has_a_deadline(

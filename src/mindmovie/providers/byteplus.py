@@ -105,6 +105,8 @@ SEEDANCE_SENT_UNSET: dict[str, bool] = {"camera_fixed": False, "watermark": Fals
 SEEDREAM_TRANSPORT_OPTIONS = frozenset({"response_format"})
 #: what `SeedreamKeyframes` sends for an option not set: set to it, the request is the same
 SEEDREAM_SENT_UNSET: dict[str, bool] = {"watermark": False}
+#: the guidance_scale values the Seedream and SeedEdit models take
+GUIDANCE_RANGE = (1, 10)
 #: the guidance_scale sent to a model that edits the goal's photo (SeedEdit) when none is
 #: set: the model's documented default, sent so the request says what it gets
 EDIT_GUIDANCE = 5.5
@@ -219,8 +221,11 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str)
             # .nan / .inf are no number JSON can carry: the request was refused at the
             # first paid call, after the plan was paid for
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value)
-            want = "a number"
+            # -5 or 50 was sent as written, the first keyframe refused after the plan was
+            # paid for: Seedream and SeedEdit take 1 to 10 (their schemas on Replicate and
+            # Comfy's ByteDance node; not in the wire reference)
+            ok = ok and math.isfinite(value) and GUIDANCE_RANGE[0] <= value <= GUIDANCE_RANGE[1]
+            want = f"a number from {GUIDANCE_RANGE[0]} to {GUIDANCE_RANGE[1]}"
         else:
             continue
         if not ok:
