@@ -228,7 +228,7 @@ def test_an_option_ark_refuses_is_told_as_that_option_where_set(
 ) -> None:
     goals = _six_scenes(tmp_path, sim)
     cfg, env = cli_env(sim, tmp_path)
-    cfg.write_text(cfg.read_text() + "keyframes:\n  options:\n    guidance_scale: 40\n")
+    cfg.write_text(cfg.read_text() + "keyframes:\n  options:\n    guidance_scale: 9\n")
     sim.add_fault(
         "http",
         path="/images/generations",
@@ -243,7 +243,7 @@ def test_an_option_ark_refuses_is_told_as_that_option_where_set(
     assert code == 2, out
     assert (
         f"{cfg}:{_line_of(cfg, 'guidance_scale')}: keyframes.options.guidance_scale: "
-        "byteplus refused 40 for seedream-4-0 (InvalidParameter: The parameter "
+        "byteplus refused 9 for seedream-4-0 (InvalidParameter: The parameter "
         "`guidance_scale` specified in the request is not valid."
     ) in out
     assert "nothing was billed for it" in out
