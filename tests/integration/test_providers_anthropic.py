@@ -20,6 +20,7 @@ from mindmovie.goals import Goal, Goals, Person
 from mindmovie.plan import DEFAULT_CLOSING, load_plan, write_plan
 from mindmovie.providers.anthropic import SYSTEM_PROMPT, ClaudePlanner
 from mindmovie.providers.base import (
+    BUSY_AGAIN,
     AuthError,
     ConnectionLost,
     InvalidRequest,
@@ -895,6 +896,24 @@ async def test_an_answer_that_breaks_off_may_be_billed_and_is_worth_a_retry(
     assert "broke off" in str(e.value)
     if code:
         assert "overloaded_error: Overloaded" in str(e.value)
+        # what to do, as a 529 says it (it ended with the error's type alone)
+        assert str(e.value).endswith(f"; anthropic is overloaded: {BUSY_AGAIN}"), str(e.value)
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize("body", ["", "<html><body>Request accepted</body></html>"])
+async def test_an_ok_answer_with_no_event_stream_is_an_answer_lost_not_a_traceback(
+    sim: SimServer, goals: Goals, body: str
+) -> None:
+    """A 200 whose body holds no event (empty, or a proxy's page): the SDK's
+    get_final_message asserted it had a message, and the render ended in a traceback. It
+    is ConnectionLost, sent (the call may be billed: the ledger keeps it), and names
+    what came."""
+    sim.add_fault("http", path=MESSAGES, status=200, body=body, count=1)
+    with pytest.raises(ConnectionLost) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert e.value.sent is True
+    assert "the answer held no message" in str(e.value), str(e.value)
     assert len(sim.requests(path=MESSAGES)) == 1
 
 

@@ -495,6 +495,11 @@ def _answer_words(e: anthropic.APIStatusError) -> str:
     return words or type(e).__name__
 
 
+#: the HTTP status an `error` event's type stands for, when a stream that began as 200
+#: ends in one (Anthropic's errors page gives each type its status)
+_STREAM_ERROR_STATUS = {"overloaded_error": 529, "api_error": 500}
+
+
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -752,6 +757,16 @@ class ClaudePlanner:
                 provider=PROVIDER,
                 sent=True,
             ) from None
+        except AssertionError:
+            # a 200 whose body held no event (empty, or a proxy's page): the SDK's
+            # get_final_message asserts it had a message, and that was a traceback. Sent,
+            # and perhaps answered and billed on the way: as an answer broken off
+            raise ConnectionLost(
+                "the answer held no message (not the event stream Claude answers with: "
+                "a proxy's page?)",
+                provider=PROVIDER,
+                sent=True,
+            ) from None
         except Exception as e:
             if (why := _unreadable_tool_input(e)) is not None:
                 # the answer came, and is billed, but its tool input is JSON no parser
@@ -867,9 +882,12 @@ class ClaudePlanner:
         said = f"HTTP {status}{f' {etype}' if etype else ''}: {detail}{rid}"
         if status < 400:
             # an `error` event in a stream that began as 200 (e.g. overloaded_error): the
-            # answer had begun, so the call may be billed; worth another try
+            # answer had begun, so the call may be billed; worth another try. What to do
+            # said as a 529's and a 5xx's are (it ended with the error's type alone)
+            busy = _STREAM_ERROR_STATUS.get(str(etype), 500)
             return ConnectionLost(
-                f"the answer broke off: {etype or 'error'}: {detail}{rid}",
+                f"the answer broke off: {etype or 'error'}: {detail}{rid}; "
+                f"{busy_advice(PROVIDER, busy)}",
                 provider=PROVIDER,
                 sent=True,
             )
