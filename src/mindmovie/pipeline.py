@@ -788,6 +788,16 @@ def _refused_whole_step(
     )
 
 
+def _plan_yaml_state(run: Path) -> tuple[int, int, int] | None:
+    """What tells that the run's plan.yaml changed (its size, mtime and inode; None: no
+    file), read around the spend question: an edit made while it waited is priced again."""
+    try:
+        st = os.stat(run / "plan.yaml")
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def _plan_hand_edited(run: Path) -> list[str]:
     """The person's edits of the plan.yaml of the run in `run` since its planner made it
     (`hand_edits` against the plan's `PLANNED_META` record, named as `carry_edits` names
@@ -7540,27 +7550,43 @@ class Pipeline:
         _remove_remade_parents([(d, None) for d in self._made_dirs])
 
     def _ask_again_for_the_plan(
-        self, store: Store, planner: Planner, agreed: costs.RunEstimate, until: str
+        self,
+        store: Store,
+        planner: Planner,
+        agreed: costs.RunEstimate,
+        until: str,
+        *,
+        edited: bool = False,
     ) -> None:
         """The plan just made costs more than the question priced: ask again, before any
         keyframe or clip is bought. The question, asked before the plan, priced each
         scene at plan.scene_seconds; Claude picks each clip's length among those the video
         model allows, and 10 s clips for 4 s ones bought $1.16 after "Spend about $0.55?"
         without another word. A little more (a longer prompt: a Gemini image's input
-        tokens) is not asked about again."""
+        tokens) is not asked about again. `edited`: no plan was bought, the plan.yaml the
+        question priced is the one read after it, unless the person edited it meanwhile."""
         before = agreed.total - (agreed.planner.usd if agreed.planner is not None else 0.0)
         now = self.estimate(store, planner).upto(until)
         if now.total <= before + max(PLAN_ASK_AGAIN_USD, before * PLAN_ASK_AGAIN_SHARE):
             return
-        self.reporter.warn(
-            f"plan: the plan {planner.name} made costs more than estimated before it: its "
-            f"keyframes and clips about {costs.format_usd(now.total)}, not "
-            f"{costs.format_usd(before)} (longer clips than plan.scene_seconds, or more "
-            "scenes)"
-        )  # ("; asked again" said so under --yes too, where nothing is: `confirm` says it)
+        if edited:
+            self.reporter.warn(
+                f"plan: {self.run_dir / 'plan.yaml'} changed while the question was asked: "
+                f"its keyframes and clips now cost about {costs.format_usd(now.total)}, "
+                f"not {costs.format_usd(before)}"
+            )
+        else:
+            self.reporter.warn(
+                f"plan: the plan {planner.name} made costs more than estimated before it: "
+                f"its keyframes and clips about {costs.format_usd(now.total)}, not "
+                f"{costs.format_usd(before)} (longer clips than plan.scene_seconds, or more "
+                "scenes)"
+            )  # ("; asked again" said so under --yes too, where nothing is: `confirm` says it)
         billed, committed = store.ledger_totals()
         kept = (
             f"the plan is kept ({self.run_dir / 'plan.yaml'}; paid for) and nothing else was spent"
+            if not edited
+            else f"nothing was spent ({self.run_dir / 'plan.yaml'} is kept as edited)"
         )
         try:
             again = replace(now, spent=billed + committed, again=True)
@@ -10510,6 +10536,7 @@ class Pipeline:
         # question the person just said stop to), nor anything agreed to
         self._check_stop()
         agreed: costs.RunEstimate | None = None  # the estimate the person said yes to
+        edited_at_question = False  # plan.yaml changed while the question was asked
         if est.paid:
             billed, committed = store.ledger_totals()
             carry = self._fresh_carry_held()  # --fresh: counted here once carried
@@ -10559,6 +10586,7 @@ class Pipeline:
                 est = replace(est, spent=billed + committed)
                 if carry:
                     est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
+                shown = _plan_yaml_state(self.run_dir)  # (the plan.yaml the question priced)
                 try:
                     if self.confirm is not None and not self._ask(est):
                         raise Declined("nothing was spent; render again when you are ready")
@@ -10568,6 +10596,7 @@ class Pipeline:
                     self._stopped_at_question = True
                     raise
                 agreed = est
+                edited_at_question = _plan_yaml_state(self.run_dir) != shown
         store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
@@ -10623,6 +10652,11 @@ class Pipeline:
             return res
         if agreed is not None and agreed.planner is not None and agreed.planner.payable:
             self._ask_again_for_the_plan(store, planner, agreed, until)
+        elif agreed is not None and edited_at_question:
+            # plan.yaml edited while the question waited for its answer, and read after
+            # it: 10 s clips for 4 s ones spent $0.87 after "Spend about $0.40?" without
+            # another word (the concurrent-use audit)
+            self._ask_again_for_the_plan(store, planner, agreed, until, edited=True)
         check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
         n = len(plan.scenes)
         self.reporter.stage("keyframes", n)

@@ -544,6 +544,52 @@ async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
     )
 
 
+async def test_plan_yaml_made_dearer_while_the_question_waits_is_asked_about_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """plan.yaml is read again after the spend question: every scene's seconds set to
+    10 while "Spend about $0.40?" waited for its answer, the render bought $0.87 without
+    another word (the concurrent-use audit). It asks again, with what the edited plan
+    costs; a "no" buys nothing and keeps the edit."""
+    from mindmovie.plan import write_plan
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings, out=run, keys=KEYS, confirm=lambda est: True).run(until="plan")
+    plan_path = run / "plan.yaml"
+    asked: list[float] = []
+    warned: list[str] = []
+
+    class Said(NullReporter):
+        def warn(self, message: str) -> None:
+            warned.append(message)
+
+    def ask(est: Any) -> bool:
+        asked.append(est.total)
+        if len(asked) == 1:  # the person edits plan.yaml, then says yes
+            plan = load_plan(plan_path)
+            longer = [sc.model_copy(update={"seconds": 10}) for sc in plan.scenes]
+            write_plan(plan.model_copy(update={"scenes": longer}), plan_path)
+            return True
+        return False
+
+    with pytest.raises(Declined, match="nothing was spent"):
+        await Pipeline(goals, settings, out=run, keys=KEYS, confirm=ask, reporter=Said()).run()
+    n = len(load_plan(plan_path).scenes)
+    clip10 = estimate_video(settings, 10).usd
+    assert asked[1] == pytest.approx(n * (0.03 + clip10)) and asked[1] > asked[0], asked
+    assert any("changed while the question was asked" in w for w in warned), warned
+    assert sim.stats()["totals"]["images"] == 0 and sim.stats()["totals"]["jobs_created"] == 0
+    assert {sc.seconds for sc in load_plan(plan_path).scenes} == {10}
+    # not edited at the question: asked once, as before
+    asked.clear()
+    yes = lambda est: asked.append(est.total) or True  # noqa: E731
+    await Pipeline(goals, settings, out=run, keys=KEYS, confirm=yes).run(until="keyframes")
+    assert asked == [pytest.approx(n * 0.03)] and sim.stats()["totals"]["images"] == n
+
+
 def test_a_plan_dearer_than_the_question_priced_says_how_it_is_decided_unasked(
     sim: SimServer, tmp_path: Path
 ) -> None:
