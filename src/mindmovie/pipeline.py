@@ -2953,6 +2953,8 @@ class Pipeline:
         #: --fresh: previous/<time>/ and the entries moved there, until the spend is
         #: agreed to (`_undo_fresh` puts them back if it is not)
         self._fresh_moved: tuple[Path, list[str]] | None = None
+        #: plan.yaml as the render read it to make its scenes (`_warn_plan_edited_during`)
+        self._plan_read: tuple[int, int, int] | None = None
         #: --fresh agreed to: the old run is set aside for good, and this render's run is
         #: resumed by a render without --fresh (`without_fresh`)
         self.fresh_set_aside = False
@@ -6695,6 +6697,38 @@ class Pipeline:
         without the plan's style and the reference photos (`_keyframe_variants`)."""
         return self._keyframe_provider == "local" and self._source_photo(scene, plan) is None
 
+    def _keyframe_moved(self, store: Store, req: VideoRequest) -> str | None:
+        """Why the scene's keyframe.png cannot be sent for its clip now: gone, or not the
+        picture its keyframe step made (replaced during the render). The clip's key holds
+        the keyframe's sha256 as it was when the scene's turn came; the file is read again
+        when the clip is made, and a picture put there meanwhile was sent (or animated
+        offline) and kept as the clip of the keyframe made, a wrong movie no later render
+        mended (the concurrent-use audit). None when it is the picture made."""
+        path = req.keyframe
+        if not path.exists():
+            return (
+                f"its keyframe {path} went away during the render (deleted or moved): "
+                "render again, which makes it again; nothing was sent for the clip"
+            )
+        step = store.get(req.scene_id, "keyframe")
+        if (
+            path != self.run_dir / "scenes" / req.scene_id / "keyframe.png"
+            or step is None
+            or step.status != "succeeded"
+            or not step.sha256
+        ):
+            return None  # (another scene's last frame, chained; a keyframe not journaled)
+        try:
+            same = sha256_file(path) == step.sha256
+        except OSError:
+            return None  # (said where it is read)
+        if same:
+            return None
+        return (
+            f"its keyframe {path} changed since it was made (replaced during the render?): "
+            "render again, which makes it again as planned; nothing was sent for the clip"
+        )
+
     async def _clip_once(
         self,
         store: Store,
@@ -6773,6 +6807,8 @@ class Pipeline:
             if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
                 self.reporter.step("clips", scene_id, "resumed", remote_id)
         else:
+            if (changed := await asyncio.to_thread(self._keyframe_moved, store, req)) is not None:
+                raise InvalidRequest(changed, provider=model.name, scene_id=scene_id)
             if model.name != "local" and not await asyncio.to_thread(_is_picture, req.keyframe):
                 # a keyframe.png that is no picture (a download cut short that a version
                 # before 2026-12-03 saved as it came): sent as the first frame, a paid
@@ -10637,6 +10673,8 @@ class Pipeline:
                 "render reuses it (not asked for again); run the same command again to go on",
                 said=True,
             )
+        # the plan.yaml this render makes: an edit after this is the next render's
+        self._plan_read = _plan_yaml_state(self.run_dir)
         # before any keyframe or clip is paid for
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
@@ -10960,6 +10998,7 @@ class Pipeline:
             again = "`render` again"
             if self._out_given and _not_same_path(self.run_dir, self._home):
                 again = f"`render` again with --out {shlex.quote(str(self.run_dir))}"
+            self._warn_plan_edited_during()
             self.reporter.info(f"keyframes ready for review: {where}; {again} to continue")
             return res
         if res.failed and (not skip_failed or until == "clips"):
@@ -10980,9 +11019,11 @@ class Pipeline:
         if not clips:
             raise RenderFailed("no scene has a clip; nothing to compose")
         if until == "clips":
+            self._warn_plan_edited_during()
             return res
         try:
             res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
+            self._warn_plan_edited_during()
             if board_done is not None:
                 await board_done
         except Exception as e:
@@ -11052,6 +11093,20 @@ class Pipeline:
                 ) from None
             raise
         return res
+
+    def _warn_plan_edited_during(self) -> None:
+        """Say that plan.yaml was edited while this render made the plan it had read: it
+        bought and composed the scenes as they were, a scene deleted meanwhile too, and
+        ended saying nothing of the edit (the concurrent-use audit); the next render
+        makes what the edit asks (`status` tells which scenes)."""
+        read = self._plan_read
+        if read is None or _plan_yaml_state(self.run_dir) == read:
+            return
+        self.reporter.warn(
+            f"{self.run_dir / 'plan.yaml'} changed during this render, which made the plan "
+            "as it was when the render read it: render again to make what the edit asks "
+            "(`mindmovie status` says which scenes)"
+        )
 
     def _current_clips(self, store: Store, plan: Plan) -> dict[str, str]:
         """The clips on disk made from the scene's keyframe and inputs as they are now

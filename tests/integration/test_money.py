@@ -3688,6 +3688,57 @@ async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_pa
     assert sim.stats()["totals"]["jobs_created"] == jobs + len(first.plan.scenes) - 1
 
 
+@pytest.mark.parametrize("how", ["replaced", "deleted"])
+async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A keyframe.png replaced by another picture while the render ran, before its
+    scene's clip: the clip was bought from the picture put there and kept as the clip of
+    the keyframe made (the next render reused it: a wrong movie no render mended); one
+    deleted was said to be "not a picture" (the concurrent-use audit). The scene fails
+    saying so, nothing sent for it; the next render makes the keyframe again, then the
+    clip, from the keyframe as planned."""
+    from PIL import Image
+
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim)
+    clip_once = Pipeline._clip_once
+    hit: list[str] = []
+
+    async def meddled(self: Pipeline, store: Any, model: Any, req: Any, *a: Any, **kw: Any) -> Any:
+        if not hit:  # the first clip's keyframe, as its turn comes
+            hit.append(req.scene_id)
+            if how == "deleted":
+                req.keyframe.unlink()
+            else:
+                with Image.open(req.keyframe) as im:
+                    size = im.size
+                Image.new("RGB", size, (0, 216, 0)).save(req.keyframe)
+        return await clip_once(self, store, model, req, *a, **kw)
+
+    monkeypatch.setattr(Pipeline, "_clip_once", meddled)
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="clips")
+    (bad,) = hit
+    assert pipe.result is not None and set(pipe.result.failed) == {bad}
+    said = pipe.result.failed[bad]
+    want = "changed since it was made" if how == "replaced" else "went away during the render"
+    assert want in said and "nothing was sent for the clip" in said, said
+    n = len(pipe.result.plan.scenes)
+    assert sim.stats()["totals"]["jobs_created"] == n - 1
+    images = sim.stats()["totals"]["images"]
+    # the next render: the keyframe made again (its file is not the one made), then its clip
+    monkeypatch.setattr(Pipeline, "_clip_once", clip_once)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert sim.stats()["totals"]["jobs_created"] == n
+    # (the picture made is gone from the run: made again, as `status` says of it)
+    assert sim.stats()["totals"]["images"] == images + 1
+    with Image.open(run / "scenes" / bad / "keyframe.png") as im:
+        assert im.convert("RGB").getpixel((0, 0)) != (0, 216, 0)
+
+
 def test_a_keyframe_of_more_pixels_than_pillow_opens_unasked_is_a_picture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5155,3 +5155,42 @@ async def test_a_billed_job_answered_without_its_clip_is_said_to_be_looked_at_fi
     jobs = sim.stats()["totals"]["jobs_created"]
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == jobs
+
+
+async def test_plan_yaml_edited_during_the_render_is_said_at_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan.yaml edited while the render made its scenes (a scene deleted, a prompt
+    changed): the render made the plan it had read, and ended saying nothing of the edit
+    (the concurrent-use audit). It says so at its end; a render with no edit does not."""
+    from mindmovie.plan import load_plan, write_plan
+
+    warned: list[str] = []
+
+    class Said(NullReporter):
+        def warn(self, message: str) -> None:
+            warned.append(message)
+
+    goals = goals_file(tmp_path)
+    run = tmp_path / "run"
+    clip_once = Pipeline._clip_once
+
+    async def edited(self: Pipeline, *a: Any, **kw: Any) -> Any:
+        plan = load_plan(run / "plan.yaml")
+        if len(plan.scenes) > 1:  # the last scene deleted, as the first clip is made
+            write_plan(plan.model_copy(update={"scenes": plan.scenes[:-1]}), run / "plan.yaml")
+        return await clip_once(self, *a, **kw)
+
+    monkeypatch.setattr(Pipeline, "_clip_once", edited)
+    res = await Pipeline(goals, tiny_local_settings(), out=run, reporter=Said()).run(until="clips")
+    assert len(res.plan.scenes) > 1  # (the render made the plan it had read)
+    said = [w for w in warned if "changed during this render" in w]
+    assert said == [
+        f"{run / 'plan.yaml'} changed during this render, which made the plan as it was "
+        "when the render read it: render again to make what the edit asks (`mindmovie "
+        "status` says which scenes)"
+    ], warned
+    monkeypatch.setattr(Pipeline, "_clip_once", clip_once)
+    warned.clear()
+    await Pipeline(goals, tiny_local_settings(), out=run, reporter=Said()).run()
+    assert not [w for w in warned if "changed during this render" in w], warned
