@@ -8790,7 +8790,9 @@ class Pipeline:
             like = next(r for r in store.ledger_rows() if r["id"] == row)
             self._book_extra_jobs(store, video, like, jobs[1:])
             said = (
-                f"the service answered HTTP {status or 500} to the job request"
+                "the answer to the job request carried no job id"
+                if answered and status == 200
+                else f"the service answered HTTP {status or 500} to the job request"
                 if answered
                 else "the answer to the job request was lost"
             )

@@ -1105,14 +1105,19 @@ class SeedanceVideo:
                     ) from None
                 raise
             task_id = getattr(task, "id", None)
-            if not task_id:  # not Transient: a blind retry could pay for a second task
-                failed = JobFailed(
-                    "submit: the answer carries no task id; check the BytePlus console for "
-                    "an orphan task before rendering again",
+            if not task_id:
+                # a 200 with no task id in it (a proxy's page, an answer cut short): the
+                # task was made, and bills. As an answer lost (kept counted): the pipeline
+                # looks for it in the task list and takes it. Said as a JobFailed that
+                # named the console, the row was left unknown and the next render made,
+                # and paid for, a second task (the provider-faults audit)
+                raise ConnectionLost(
+                    "submit: the answer (HTTP 200) carries no task id",
                     provider=PROVIDER,
+                    sent=True,
+                    answered=True,
+                    status=200,
                 )
-                failed.made = True  # it bills: kept counted (`ProviderError.made`)
-                raise failed
             return str(task_id)
 
     async def poll(self, remote_id: str) -> JobState:
