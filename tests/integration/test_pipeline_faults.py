@@ -2996,6 +2996,28 @@ async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_fail
     assert second["state"] == "billed", second
 
 
+async def test_a_gemini_image_answered_200_with_a_page_stays_counted_as_unknown(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Gemini image whose 200 came with a proxy's page in place of Google's JSON was
+    made and billed, but the SDK's JSONDecodeError was told as a request refused before
+    sending, and its row refunded: counted nowhere. It is an answer lost: the row stays
+    counted (outcome unknown), and the image is asked for again."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    path = ":generateContent"
+    page = "<html><body><h1>Request accepted</h1></body></html>"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=200, body=page)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    assert len(sim.requests(path=path, method="POST")) == 2
+    first, second = ledger_rows(res.run_dir, "keyframe")
+    assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
+    assert second["state"] == "billed", second
+
+
 async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

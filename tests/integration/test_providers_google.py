@@ -2264,6 +2264,59 @@ def test_an_undecodable_error_answer_through_aiohttp_is_not_a_refused_request(
     assert "not UTF-8" in str(ei.value)
 
 
+#: what may come with a 200 in place of Google's JSON: a page (a proxy's, a captive
+#: portal's), and Google's JSON cut off part way
+NOT_JSON_OK = (
+    "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
+    "<body><p>Please sign in to continue.</p></body></html>",
+    '{\n  "name": "projects/p/locations/us-central1/publishers/google/models/veo',
+)
+
+
+@pytest.mark.parametrize("body", NOT_JSON_OK, ids=["page", "cut-off"])
+async def test_an_ok_answer_that_is_not_json_was_sent_not_refused_before_sending(
+    gsim: SimServer, tmp_path: Path, body: str
+) -> None:
+    """A 200 whose body is not JSON: google-genai's json.loads raised JSONDecodeError, a
+    ValueError, told as the SDK refusing the request before sending ("Expecting value:
+    line 1 column 1 (char 0)", an InvalidRequest: refunded). A Veo create so answered had
+    made its operation, and the next render made another, paid twice and counted once;
+    a Gemini image was made and billed, refunded; a poll failed the scene at once. The
+    request was sent: a create's or an image's answer is lost (ConnectionLost, sent: its
+    row stays counted, as when the connection breaks after sending), a poll's is a
+    passing fault, polled again; each says what came, on one line. A JSONDecodeError the
+    SDK raises before sending anything is still a request refused (refunded)."""
+    from mindmovie.providers import google
+
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    gsim.add_fault("http_after", path=":predictLongRunning", status=200, body=body, count=1)
+    with pytest.raises(ConnectionLost) as create:
+        await veo.submit(_video_req(tmp_path))
+    assert create.value.sent is True and len(gsim.jobs()) == 1  # made: it bills
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    gsim.add_fault("http_after", path=":generateContent", status=200, body=body, count=1)
+    with pytest.raises(ConnectionLost) as image:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert image.value.sent is True
+    rid = await veo.submit(_video_req(tmp_path))
+    gsim.add_fault("http", path=":fetchPredictOperation", status=200, body=body, count=1)
+    with pytest.raises(Transient) as poll:
+        await veo.poll(rid)
+    assert not isinstance(poll.value, ConnectionLost)  # a read: nothing of it bills
+    assert (await veo.poll(rid)).status in ("running", "succeeded")  # polled again
+    for raised in (create, image, poll):
+        line = str(raised.value)
+        assert "google answered 200 with " in line and "Expecting value" not in line, line
+        assert "\n" not in line and "<" not in line, line
+
+    async def refused_unsent() -> None:  # the SDK reading something of ours, unsent
+        json.loads("not json")
+
+    ctx = dataclasses.replace(veo._ctx, creates=True)
+    with pytest.raises(InvalidRequest):
+        await google._call(ctx, refused_unsent)
+
+
 def test_a_model_not_found_is_told_the_others_by_their_config_names() -> None:
     """A 404 for the model said "choose another (known: gemini-2.5-flash-image, ...)":
     the wire ids, the refused model among them. The others, as config.yaml names them."""

@@ -412,8 +412,9 @@ def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
     return origin
 
 
-#: set by `_call` while its SDK call runs: what to do when the call's answer begins
-_ANSWER_STARTED: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+#: set by `_call` while its SDK call runs: what to do when one of the call's answers
+#: begins (given its HTTP status)
+_ANSWER_STARTED: contextvars.ContextVar[Callable[[int], None] | None] = contextvars.ContextVar(
     "google_answer_started", default=None
 )
 
@@ -452,7 +453,7 @@ async def _answer_started(response: Any) -> None:
     check it is text the SDK can read (`_UnreadableAnswer`)."""
     started = _ANSWER_STARTED.get()
     if started is not None:
-        started()
+        started(int(response.status_code))
     if response.is_error:
         await response.aread()
         charset = answer_charset(bytes(response.content), response.charset_encoding)
@@ -906,10 +907,14 @@ async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
     model's work, keeps the SDK's own timeout (per read and write): counted in the
     deadline, a slow uplink failed every call as a lost answer, as Ark's did (b9d5a69)."""
     deadline = asyncio.timeout(None)
+    #: the HTTP status of each answer of the call as it began (`_answer_started`): none,
+    #: and no request of it was answered (nor, for all that is known, sent)
+    answers: list[int] = []
     try:
         async with deadline:
 
-            def answer_started() -> None:
+            def answer_started(status: int) -> None:
+                answers.append(status)
                 # the first answer of the call (a download redirected has two)
                 if ctx.deadline is not None and deadline.when() is None:
                     deadline.reschedule(asyncio.get_running_loop().time() + ctx.deadline)
@@ -934,7 +939,53 @@ async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
             sent=True,
         ) from None
     except Exception as e:
+        if answers and (said := _not_json(e)) is not None:
+            # google-genai reads an answer's body with json.loads, whose JSONDecodeError
+            # (a ValueError) was told as the SDK refusing the request before sending: an
+            # InvalidRequest, refunded. Raised once an answer began, it is that answer
+            # (a 200 with a proxy's page, or Google's JSON cut off part way): the request
+            # was sent, and a ValueError before any answer is still the SDK's refusal
+            _raise_not_json(ctx, answers[-1], said, e)
         _raise_mapped(e, ctx)
+
+
+#: the most of a body that is not JSON a line quotes (a page's words)
+NOT_JSON_CHARS = 120
+
+
+def _not_json(e: BaseException) -> str | None:
+    """What came in place of an answer's JSON, in words ("something that is not JSON (a
+    proxy's page?): Sign in ..."), when `e` is google-genai failing to read a body as
+    JSON: json.loads' JSONDecodeError, or the SDK's UnknownApiResponseError raised from
+    one (both ValueErrors). None for any other error."""
+    cause = e.__cause__ if isinstance(e, genai_errors.UnknownApiResponseError) else e
+    if not isinstance(cause, json.JSONDecodeError):
+        return "something that is not JSON" if cause is not e else None
+    doc = cause.doc if isinstance(cause.doc, str) else ""
+    if doc.lstrip()[:1] in ("{", "["):
+        # JSON that begins as Google's does and does not parse: cut off on its way
+        return f"JSON that does not parse ({cause}, of {len(doc)} characters: cut off part way?)"
+    words = answer_text(doc)  # a page's words, without its tags, on one line
+    if len(words) > NOT_JSON_CHARS:
+        words = words[: NOT_JSON_CHARS - 1].rstrip() + "\u2026"
+    return "something that is not JSON (a proxy's page?)" + (f": {words}" if words else "")
+
+
+def _raise_not_json(ctx: _Ctx, status: int, said: str, e: BaseException) -> NoReturn:
+    """An answer that began (`status`) and could not be read (`_not_json`: `said`). A
+    create's or a keyframe's request was sent and may have made (and be billed for) its
+    operation or image: its answer is lost, ConnectionLost, sent (its row stays
+    counted, as when the connection breaks after sending; a Veo create's next render
+    says it may pay twice). A read (a poll) bought nothing: a passing fault, read again."""
+    what = f"{ctx.model} ({ctx.mode.describe()})"
+    line = f"{what}: {PROVIDER} answered {status} with {said}"
+    if ctx.operation or ctx.download:
+        raise Transient(f"{line}; render again", provider=PROVIDER) from e
+    raise ConnectionLost(
+        f"{line}; the request was sent, and its answer is lost; render again",
+        provider=PROVIDER,
+        sent=True,
+    ) from e
 
 
 # ---------------------------------------------------------------------------- helpers
