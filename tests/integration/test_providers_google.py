@@ -2317,6 +2317,43 @@ async def test_an_ok_answer_that_is_not_json_was_sent_not_refused_before_sending
         await google._call(ctx, refused_unsent)
 
 
+#: Google's front end's own error page (as it answers a 502 before the API does), its
+#: style sheet shortened
+GOOGLE_502_PAGE = (
+    "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n"
+    '  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">\n'
+    "  <title>Error 502 (Server Error)!!1</title>\n  <style>\n"
+    "    *{margin:0;padding:0}html,code{font:15px/22px arial,sans-serif}html{background:"
+    "#fff;color:#222;padding:15px}body{margin:7% auto 0;max-width:390px}\n  </style>\n"
+    "  <a href=//www.google.com/><span id=logo aria-label=Google></span></a>\n"
+    "  <p><b>502.</b> <ins>That\u2019s an error.</ins>\n"
+    "  <p>The server encountered a temporary error and could not complete your request."
+    "<p>Please try again in 30 seconds.  <ins>That\u2019s all we know.</ins>\n"
+)
+
+
+@pytest.mark.parametrize("path", [":generateContent", ":predictLongRunning"])
+async def test_google_s_html_error_page_is_one_line_of_its_words(
+    gsim: SimServer, tmp_path: Path, path: str
+) -> None:
+    """A 502 whose body is Google's front end's HTML page (not the API's JSON): its
+    HTML and style sheet, a dozen lines, went into each scene's failed line and the
+    summary as they came. It is the page's words on one line, as Ark's and Claude's
+    pages are told (`answer_text`)."""
+    gsim.add_fault("http", path=path, status=502, body=GOOGLE_502_PAGE, count=1)
+    with pytest.raises(Transient) as ei:
+        if path == ":generateContent":
+            kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+        else:
+            await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+    line = str(ei.value)
+    assert "502 Bad Gateway: Error 502 (Server Error)!!1 502. That\u2019s an error." in line, line
+    assert "Please try again in 30 seconds." in line, line
+    assert "\n" not in line and "<" not in line and "margin" not in line, line
+    assert line.endswith("google could not answer: render again in a few minutes"), line
+
+
 def test_a_model_not_found_is_told_the_others_by_their_config_names() -> None:
     """A 404 for the model said "choose another (known: gemini-2.5-flash-image, ...)":
     the wire ids, the refused model among them. The others, as config.yaml names them."""

@@ -751,6 +751,20 @@ def _key_refused(e: genai_errors.APIError) -> bool:
     return bool(_KEY_WORDS.match(str(e.message or "")))
 
 
+def _answer_words(e: genai_errors.APIError) -> str:
+    """An error answer's words: Google's message (its details, without one). A body
+    that is not Google's JSON error (its front end's HTML page, "Error 502 (Server
+    Error)!!1", or a proxy's) google-genai passes on whole, as it came: a 502's page put
+    a dozen lines of HTML and CSS into each scene's failed line and the summary. Such a
+    body is told as its words on one line (`answer_text`), as Ark's and Claude's are."""
+    said = str(e.message or e.details)
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    if isinstance(error, dict):  # Google's own error, its message as it wrote it
+        return said
+    headers = getattr(e.response, "headers", None)
+    return answer_text(said, str(headers.get("content-type", "")) if headers else "")
+
+
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     """Map an SDK/transport failure onto the taxonomy; never retried here."""
     if isinstance(e, ProviderError):
@@ -766,7 +780,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise ConnectionLost(f"{what}: {said}", provider=PROVIDER, sent=True) from e
         raise Transient(f"{what}: {said}", provider=PROVIDER) from e
     if isinstance(e, genai_errors.APIError):
-        msg = f"{e.code} {e.status or ''}: {e.message or e.details}".replace(" :", ":")
+        msg = f"{e.code} {e.status or ''}: {_answer_words(e)}".replace(" :", ":")
         code = int(e.code or 0)
         # (what to do ends a 429's or 5xx's line, as Claude's and Ark's: 58be2ee)
         if code == 429:
@@ -839,7 +853,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             # nothing), told as that setting so the CLI says where it was written
             raise InvalidRequest(
                 f"{ctx.stage}.model: {PROVIDER} answered {e.code} {e.status or ''}: the "
-                f"model '{ctx.model}' is not found for {ctx.mode.describe()} ({e.message}); "
+                f"model '{ctx.model}' is not found for {ctx.mode.describe()} ({_answer_words(e)}); "
                 f"choose another (known: {ids}); nothing was billed for it",
                 provider=PROVIDER,
                 setting=f"{ctx.stage}.model",
@@ -1474,7 +1488,7 @@ class VeoVideo(_GoogleModel):
                 raise
             cause = e.__cause__
             said = (
-                f"{cause.code} {cause.status or ''}: {cause.message}".replace(" :", ":")
+                f"{cause.code} {cause.status or ''}: {_answer_words(cause)}".replace(" :", ":")
                 if isinstance(cause, genai_errors.APIError)
                 else e.message
             )
