@@ -3018,6 +3018,34 @@ async def test_a_gemini_image_answered_200_with_a_page_stays_counted_as_unknown(
     assert second["state"] == "billed", second
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body><h1>Request accepted</h1></body></html>",
+        '{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA',
+    ],
+)
+async def test_a_seedream_image_answered_200_with_a_page_stays_counted_as_unknown(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    """The same of a Seedream image: a 200 with a proxy's page, or its JSON cut off, read
+    by the SDK as an answer of nothing, was "returned no image" and its row refunded,
+    while the image was made and billed (the provider-faults audit). The row stays
+    counted (outcome unknown), and the image is asked for again."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    path = "/images/generations"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=200, body=body)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    assert len(sim.requests(path=path, method="POST")) == 2
+    first, second = ledger_rows(res.run_dir, "keyframe")
+    assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
+    assert second["state"] == "billed", second
+
+
 async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -745,6 +745,20 @@ class SeedreamKeyframes:
                 ) from None
             raise
         items = list(getattr(resp, "data", None) or [])
+        if not items and not any(
+            getattr(resp, field, None) is not None for field in ("usage", "model", "created")
+        ):
+            # a 200 that is not Ark's answer (a proxy's page, JSON cut off on its way): the
+            # SDK reads it as an answer of nothing. The image may have been made and
+            # billed: an answer lost after sending, kept counted (it was "returned no
+            # image", refunded, and the render paid for the next one: the provider-faults
+            # audit). Ark's own answer of no image carries its model and usage
+            raise ConnectionLost(
+                f"image: the answer (HTTP 200) to {self.spec.key}'s request is not Ark's (no "
+                "image, model or usage in it: a proxy's page, or an answer cut short)",
+                provider=PROVIDER,
+                sent=True,
+            )
         if not items:
             failed = JobFailed(f"image: {self.spec.key} returned no image", provider=PROVIDER)
             # its usage counting an image made: billed (Ark bills generated_images), and
