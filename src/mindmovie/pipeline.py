@@ -2890,6 +2890,8 @@ class Pipeline:
         self._fresh = False
         self._kf_text_told = False
         self._stopping = False
+        #: the stop signal heard (`on_sigint`): what "stopped by ..." names
+        self._stop_signal: int = signal.SIGINT
         #: Ctrl-C at the spend question: nothing was sent, as for a "no" (`_run_locked`)
         self._stopped_at_question = False
         #: a stop signal was heard (set by the handler itself, before the loop takes the
@@ -3083,10 +3085,20 @@ class Pipeline:
         same (its last step finished in the stop's grace, or before the stop was heard)."""
         return self._stopping
 
+    def _stopped_by(self) -> str:
+        """What stopped the render, as its steps' errors say it: "Ctrl-C", or the signal's
+        name (a `kill` sends SIGTERM: `status` said "stopped by Ctrl-C" of it)."""
+        if self._stop_signal == signal.SIGINT:
+            return "Ctrl-C"
+        try:
+            return signal.Signals(self._stop_signal).name
+        except ValueError:
+            return f"signal {self._stop_signal}"
+
     def _check_stop(self) -> None:
         """After Ctrl-C nothing new starts; raising here unwinds the scene's flow."""
         if self._stopping:
-            raise Interrupted("stopped by Ctrl-C")
+            raise Interrupted(f"stopped by {self._stopped_by()}")
 
     # ------------------------------------------------------------------ money
     async def _reserve(
@@ -7011,7 +7023,7 @@ class Pipeline:
                 # the step stays as a stop leaves it (its row "stopped", the next render
                 # makes the clip): journaled failed, status said "re-poll job local:…"
                 # and the storyboard "clip failed: ffmpeg failed (255)"
-                raise Interrupted("stopped by Ctrl-C") from None
+                raise Interrupted(f"stopped by {self._stopped_by()}") from None
             e.scene_id = e.scene_id or scene_id
             elsewhere: ProviderChanged | None = None
             if isinstance(e, JobNotFound) and not submitted_here and remote_id is not None:
@@ -8555,6 +8567,7 @@ class Pipeline:
             if self._stopping:
                 return
             self._stopping = True
+            self._stop_signal = signum
             if self.finished is not None:
                 # heard once the render had ended as done (the signal came while its last
                 # step held the loop: the plan's storyboard): nothing is left to stop, and
@@ -10859,7 +10872,7 @@ class Pipeline:
             say_stopped(
                 sid for sid, outcome in results.items() if isinstance(outcome, BaseException)
             )
-            raise Interrupted("stopped by Ctrl-C")
+            raise Interrupted(f"stopped by {self._stopped_by()}")
         keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
         if keyless:
             # a provider left without its key was needed after all (`registry.Keyless`):
@@ -11039,7 +11052,7 @@ class Pipeline:
                     # drawn beside the compose: ended first (with the run folder gone it
                     # wrote a storyboard into a folder made again after it was removed)
                     await asyncio.gather(board_done, return_exceptions=True)
-                raise Interrupted("stopped by Ctrl-C during the compose") from None
+                raise Interrupted(f"stopped by {self._stopped_by()} during the compose") from None
             if await self._gone_under(e):
                 # not the compose's failure: the folder it wrote in went away (said once)
                 self.reporter.step("compose", "movie", "stopped", "the run folder went away")

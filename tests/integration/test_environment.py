@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from mindmovie.cli import app
 from mindmovie.status import collect_status
-from tests.integration.support import goals_file, tiny_local_settings
+from tests.integration.support import KEYS, goals_file, settings_for, tiny_local_settings
+from tests.sim import SimServer
 
 TINY = """\
 output: {size: 160x90, fps: 8}
@@ -1129,3 +1130,33 @@ async def test_no_paid_call_is_sent_on_a_disk_out_of_files(
         ).run()  # fmt: skip
     assert "but 3 more files, inodes, may be made there" in str(e.value)
     assert sim.stats()["requests"] == 0
+
+
+async def test_a_step_stopped_by_sigterm_says_sigterm_not_ctrl_c(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render stopped by `kill` (SIGTERM): its steps stopped were journaled "stopped by
+    Ctrl-C", which `status` showed (the concurrent-use audit). They name the signal."""
+    import os
+    import signal
+
+    from mindmovie.pipeline import Interrupted, Pipeline
+    from mindmovie.providers.byteplus import SeedreamKeyframes
+
+    generate = SeedreamKeyframes.generate
+    sent: list[int] = []
+
+    async def killed(self: SeedreamKeyframes, request: Any) -> Any:
+        if not sent:  # the first keyframe: as it is made, the render is sent SIGTERM
+            sent.append(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return await generate(self, request)
+
+    monkeypatch.setattr(SeedreamKeyframes, "generate", killed)
+    goals = goals_file(tmp_path, sim)
+    with pytest.raises(Interrupted):
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run()
+    st = collect_status(tmp_path / "run")
+    errors = [r["error"] for r in st["scenes"] if r.get("error")]
+    assert errors and all("stopped by SIGTERM" in e for e in errors), errors
+    assert not any("Ctrl-C" in e for e in errors), errors
