@@ -6717,7 +6717,8 @@ class Pipeline:
         offline) and kept as the clip of the keyframe made, a wrong movie no later render
         mended (the concurrent-use audit). None when it is the picture made."""
         path = req.keyframe
-        if not path.exists():
+        # (its folder gone, or a file put in its way: said where it is read, as such)
+        if not path.exists() and path.parent.is_dir():
             return (
                 f"its keyframe {path} went away during the render (deleted or moved): "
                 "render again, which makes it again; nothing was sent for the clip"
@@ -6821,6 +6822,7 @@ class Pipeline:
         else:
             if (changed := await asyncio.to_thread(self._keyframe_moved, store, req)) is not None:
                 raise InvalidRequest(changed, provider=model.name, scene_id=scene_id)
+            self._check_stop()  # (a stop heard meanwhile: the step is not begun)
             if model.name != "local" and not await asyncio.to_thread(_is_picture, req.keyframe):
                 # a keyframe.png that is no picture (a download cut short that a version
                 # before 2026-12-03 saved as it came): sent as the first frame, a paid
