@@ -20,19 +20,6 @@ __all__ = ["sim", "sim_clock", "sim_session"]
 # bytecode, to the usual __pycache__ folders that git ignores.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-# A paid render fingerprints its provider key once per run (PBKDF2, 100,000 rounds: 28 ms
-# of CPU, `base.key_fingerprint`, so a short key cannot be found by trying): 6.7 s of the
-# in-process CPU of test_pipeline_faults.py and test_money.py alone (py-spy, 50 Hz), each
-# test's runs its own. The suite's processes (and its forked renders:
-# tests/fork_server_ffmpeg.py) take 1,000 rounds (0.2 ms) for its made-up keys;
-# `SHIPPED_KEY_FINGERPRINT_ROUNDS` keeps the package's figure, which test_secrets.py checks
-# and fingerprints with.
-from mindmovie.providers import base as _base
-
-SHIPPED_KEY_FINGERPRINT_ROUNDS = _base.KEY_FINGERPRINT_ROUNDS
-SUITE_KEY_FINGERPRINT_ROUNDS = 1_000
-_base.KEY_FINGERPRINT_ROUNDS = SUITE_KEY_FINGERPRINT_ROUNDS
-
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject's addopts): one test process per core and two more. Much of

@@ -49,7 +49,3 @@ for _kind in ("httpx", "httpx2", "certifi"):
         base.shared_tls(_kind)
 
 audio._bed_cycle()
-
-# the key fingerprints' rounds the suite's own processes take (tests/conftest.py: a
-# forked render fingerprinted its key with the package's 100,000, ~25 ms of CPU a render)
-base.KEY_FINGERPRINT_ROUNDS = 1_000

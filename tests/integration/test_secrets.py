@@ -236,11 +236,6 @@ def test_a_key_s_fingerprint_is_made_once_a_process_and_its_memo_holds_no_key(
 
     monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
     monkeypatch.setattr(base, "_FINGERPRINTS", {}, raising=False)  # (fails on its asserts without)
-    # the package's rounds (the suite's processes take fewer: tests/conftest.py)
-    from tests.conftest import SHIPPED_KEY_FINGERPRINT_ROUNDS
-
-    assert SHIPPED_KEY_FINGERPRINT_ROUNDS == 100_000
-    monkeypatch.setattr(base, "KEY_FINGERPRINT_ROUNDS", SHIPPED_KEY_FINGERPRINT_ROUNDS)
     key = KEYS["ARK_API_KEY"]
     want = real("sha256", key.encode(), b"salt-a", base.KEY_FINGERPRINT_ROUNDS).hex()[:32]
     assert base.key_fingerprint(key, b"salt-a") == want
