@@ -930,7 +930,9 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
         raise Transient(f"image download failed ({type(e).__name__})", provider=PROVIDER) from None
     except TimeoutError:
         raise Transient(
-            f"image download took longer than {timeout:.0f} s", provider=PROVIDER
+            f"image download took longer than {timeout:.0f} s (providers.{PROVIDER}.timeout "
+            "sets it)",
+            provider=PROVIDER,
         ) from None
 
 
@@ -1311,7 +1313,7 @@ class SeedanceVideo:
                 except TimeoutError:
                     raise Transient(
                         f"video download took longer than {self.download_timeout:.0f} s "
-                        f"({got} bytes so far)",
+                        f"({got} bytes so far; providers.{PROVIDER}.download_timeout sets it)",
                         provider=PROVIDER,
                     ) from None
                 f.flush()
@@ -1390,7 +1392,10 @@ def _check_clip(path: Path, seconds: float) -> None:
     try:
         info = probe(path)
     except (FFmpegError, OSError) as e:
-        raise Transient(f"downloaded clip is not readable ({e})", provider=PROVIDER) from None
+        # (the download's temporary file, gone once this is said, was named as its cause)
+        said = str(e).replace(str(path), "the file downloaded").strip()
+        said = "; ".join(ln.strip() for ln in said.splitlines() if ln.strip())
+        raise Transient(f"downloaded clip is not readable ({said})", provider=PROVIDER) from None
     if info.video is None:
         raise Transient("downloaded clip has no video stream", provider=PROVIDER)
     if abs(info.duration - seconds) > DURATION_TOLERANCE:

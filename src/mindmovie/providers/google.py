@@ -1545,7 +1545,10 @@ class VeoVideo(_GoogleModel):
                 # frames are counted too: a faststart MP4 cut short still has a full header
                 info = await asyncio.to_thread(probe, tmp, count_frames=True)
             except FFmpegError as e:
-                raise self._bad(state, request, f"not a playable video ({e})") from None
+                # (the temporary file, gone once this is said, was named as its cause)
+                said = str(e).replace(str(tmp), "the file downloaded")
+                said = "; ".join(ln.strip() for ln in said.splitlines() if ln.strip())
+                raise self._bad(state, request, f"is not a playable video ({said})") from None
             if info.video is None:
                 raise self._bad(state, request, "no video stream")
             seconds = info.duration
