@@ -2382,7 +2382,31 @@ def rendering_pid(run_dir: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return pid  # no /proc here: alive is all we can tell
-    return pid if b"mindmovie" in cmdline else None
+    if b"mindmovie" not in cmdline:
+        return None
+    # the lock file of a project folder copied (`cp -r`) while it rendered names that
+    # render too: status and doctor of the copy said a render was working on it, and
+    # the copy's render ran all the same (the concurrent-use audit)
+    return None if _holds_lock(pid, lock) is False else pid
+
+
+def _holds_lock(pid: int, lock: Path) -> bool | None:
+    """Whether process `pid` holds the lock (`flock`) on the file `lock`, as /proc/locks
+    lists it ("1: FLOCK  ADVISORY  WRITE 8546 fe:00:2146869 0 EOF": its device, as
+    hexadecimal major:minor, and inode); None where it cannot be told."""
+    try:
+        st = os.stat(lock)
+        text = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in text.splitlines():
+        fields = line.split()
+        if "->" in fields:  # a process waiting for a lock, not holding it
+            continue
+        if len(fields) >= 6 and fields[4] == str(pid) and fields[5] == where:
+            return True
+    return False
 
 
 def _same_picture(path: Path, data: bytes) -> bool:

@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from mindmovie.media import probe
+from mindmovie.pipeline import rendering_pid
 from mindmovie.store import Store
 from tests import mindmovie_fork
 from tests.integration.support import copy_scene, goals_file, preset_config, scene_files
@@ -1785,6 +1786,10 @@ def test_status_of_a_render_waiting_for_a_lost_request_says_so(
         env: dict[str, str | None] = dict.fromkeys(os.environ)
         env.update(rig.env())
         r = CliRunner().invoke(app, ["status", str(rig.out), "-c", str(rig.cfg)], env=env)
+        # a copy of the folder made meanwhile (`cp -r`): its lock file names the render,
+        # which does not hold it (status and doctor of the copy said it rendered it)
+        shutil.copytree(rig.out, tmp_path / "copy")
+        working = (rendering_pid(rig.out), rendering_pid(tmp_path / "copy"))
         sim.release(late)
         rc, _ = _wait_exit(p, timeout=RENDER_TIMEOUT)
     finally:
@@ -1793,6 +1798,7 @@ def test_status_of_a_render_waiting_for_a_lost_request_says_so(
     assert r.exit_code == 0, (r.output, r.exception)
     text = " ".join(r.output.split())
     assert "a render is working on this run now" in text, r.output
+    assert working == (p.pid, None), working
     assert "waiting for a lost request of scene " in text, r.output
     assert "to show up at byteplus (up to 1" in text, r.output
     assert "no clip is sent to byteplus until its job is listed" in text, r.output
