@@ -6846,7 +6846,6 @@ class Pipeline:
         else:
             if (changed := await asyncio.to_thread(self._keyframe_moved, store, req)) is not None:
                 raise InvalidRequest(changed, provider=model.name, scene_id=scene_id)
-            self._check_stop()  # (a stop heard meanwhile: the step is not begun)
             if model.name != "local" and not await asyncio.to_thread(_is_picture, req.keyframe):
                 # a keyframe.png that is no picture (a download cut short that a version
                 # before 2026-12-03 saved as it came): sent as the first frame, a paid
@@ -6858,6 +6857,7 @@ class Pipeline:
                     provider=model.name,
                     scene_id=scene_id,
                 )
+            self._check_stop()  # (a stop heard during the checks: the step is not begun)
             store.begin(
                 scene_id, "clip", key, same_request=same_request, paid=model.name != "local"
             )

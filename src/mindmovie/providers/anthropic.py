@@ -743,7 +743,18 @@ class ClaudePlanner:
                     timeout=self._timeout,
                 ) as stream,
             ):
-                resp = await stream.get_final_message()
+                try:
+                    resp = await stream.get_final_message()
+                except AssertionError:
+                    # a 200 whose body held no event (empty, or a proxy's page): the SDK
+                    # asserts it had a message, and that was a traceback. Sent, and
+                    # perhaps answered and billed on the way: as an answer broken off
+                    raise ConnectionLost(
+                        "the answer held no message (not the event stream Claude answers "
+                        "with: a proxy's page?)",
+                        provider=PROVIDER,
+                        sent=True,
+                    ) from None
                 # the `request-id` header: what Anthropic's support asks for of a call
                 request_id = stream.request_id
         except anthropic.APIError as e:
@@ -754,16 +765,6 @@ class ClaudePlanner:
             raise ConnectionLost(
                 f"the answer took longer than {deadline:.0f} s (the timeout plus "
                 f"max_tokens {max_tokens} at {ANSWER_TOKENS_PER_SECOND:.0f} tokens a second)",
-                provider=PROVIDER,
-                sent=True,
-            ) from None
-        except AssertionError:
-            # a 200 whose body held no event (empty, or a proxy's page): the SDK's
-            # get_final_message asserts it had a message, and that was a traceback. Sent,
-            # and perhaps answered and billed on the way: as an answer broken off
-            raise ConnectionLost(
-                "the answer held no message (not the event stream Claude answers with: "
-                "a proxy's page?)",
                 provider=PROVIDER,
                 sent=True,
             ) from None
@@ -884,10 +885,13 @@ class ClaudePlanner:
             # an `error` event in a stream that began as 200 (e.g. overloaded_error): the
             # answer had begun, so the call may be billed; worth another try. What to do
             # said as a 529's and a 5xx's are (it ended with the error's type alone)
-            busy = _STREAM_ERROR_STATUS.get(str(etype), 500)
+            advice = (
+                rate_limit_advice(PROVIDER)
+                if etype == "rate_limit_error"
+                else busy_advice(PROVIDER, _STREAM_ERROR_STATUS.get(str(etype), 500))
+            )
             return ConnectionLost(
-                f"the answer broke off: {etype or 'error'}: {detail}{rid}; "
-                f"{busy_advice(PROVIDER, busy)}",
+                f"the answer broke off: {etype or 'error'}: {detail}{rid}; {advice}",
                 provider=PROVIDER,
                 sent=True,
             )
