@@ -3019,14 +3019,18 @@ async def test_a_gemini_image_answered_200_with_a_page_stays_counted_as_unknown(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "kind"),
     [
-        "<html><body><h1>Request accepted</h1></body></html>",
-        '{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA',
+        ("<html><body><h1>Request accepted</h1></body></html>", None),
+        ('{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA', None),
+        (
+            '{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA',
+            "application/json",  # (the SDK parses it: JSONDecodeError)
+        ),
     ],
 )
 async def test_a_seedream_image_answered_200_with_a_page_stays_counted_as_unknown(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, kind: str | None
 ) -> None:
     """The same of a Seedream image: a 200 with a proxy's page, or its JSON cut off, read
     by the SDK as an answer of nothing, was "returned no image" and its row refunded,
@@ -3037,7 +3041,9 @@ async def test_a_seedream_image_answered_200_with_a_page_stays_counted_as_unknow
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     path = "/images/generations"
-    sim.add_fault("http_after", path=path, method="POST", count=1, status=200, body=body)
+    sim.add_fault(
+        "http_after", path=path, method="POST", count=1, status=200, body=body, content_type=kind
+    )
     s = settings_for("byteplus", sim, planner={"provider": "local"})
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
     assert len(sim.requests(path=path, method="POST")) == 2
@@ -5250,10 +5256,16 @@ async def test_plan_yaml_edited_during_the_render_is_said_at_its_end(
 
 
 @pytest.mark.parametrize(
-    "body", ["<html><body>ok</body></html>", '{"id": "cgt-2025', '{"error": null}']
+    ("body", "kind"),
+    [
+        ("<html><body>ok</body></html>", None),
+        ('{"id": "cgt-2025', None),
+        ('{"id": "cgt-2025', "application/json"),  # (the SDK parses it: JSONDecodeError)
+        ('{"error": null}', "application/json"),
+    ],
 )
 async def test_a_create_answered_200_without_a_task_id_takes_the_task_made(
-    sim: SimServer, tmp_path: Path, body: str
+    sim: SimServer, tmp_path: Path, body: str, kind: str | None
 ) -> None:
     """A Seedance create answered 200 with no task id in it (a proxy's page, an answer
     cut short): the task was made and bills. It was a failure naming the console, the
@@ -5262,7 +5274,9 @@ async def test_a_create_answered_200_without_a_task_id_takes_the_task_made(
     a scene, every clip row billed once."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    sim.add_fault("http_after", path=TASKS, method="POST", status=200, body=body, count=1)
+    sim.add_fault(
+        "http_after", path=TASKS, method="POST", status=200, body=body, content_type=kind, count=1
+    )
     pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS)
     res = await pipe.run(until="clips")
     n = len(res.plan.scenes)

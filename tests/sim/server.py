@@ -173,6 +173,7 @@ class SimError(Exception):
         retry_delay: float | None = None,
         body: Any = None,
         charset: str | None = None,
+        content_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -186,6 +187,8 @@ class SimError(Exception):
         self.body = body
         #: the answer's text encoded in this instead of UTF-8, no charset said
         self.charset = charset
+        #: a str body's Content-Type (None: text/html, a page)
+        self.content_type = content_type
 
 
 def _missing_model(api: str, model: str, why: str, path: str) -> SimError:
@@ -408,6 +411,7 @@ class SimServer:
         billed: bool = False,
         body: dict[str, Any] | str | None = None,
         charset: str | None = None,
+        content_type: str | None = None,
     ) -> Fault:
         """Inject a fault (see `Fault` for kinds and matching). Returns it (see .fired)."""
         if kind not in ALL_KINDS:
@@ -431,6 +435,7 @@ class SimServer:
                 billed=billed,
                 body=body,
                 charset=charset,
+                content_type=content_type,
                 id=next(self._ids),
             )
             self._faults.append(f)
@@ -819,6 +824,7 @@ class _Handler(BaseHTTPRequestHandler):
                         retry_delay=f.retry_delay,
                         body=f.body,
                         charset=f.charset,
+                        content_type=f.content_type,
                     )
             if not answered or after is not None:
                 # the request is carried out (a job is created) but the answer is lost:
@@ -837,6 +843,7 @@ class _Handler(BaseHTTPRequestHandler):
                     code=after.code,
                     body=after.body,
                     charset=after.charset,
+                    content_type=after.content_type,
                 )
             self._route(method, path, query, body, model)
         except _Drop:
@@ -989,7 +996,8 @@ class _Handler(BaseHTTPRequestHandler):
         if e.body is not None:
             obj = e.body
         if isinstance(obj, str):  # a proxy's HTML page
-            self._send(e.status, obj.encode(e.charset or "utf-8"), "text/html", headers)
+            kind = e.content_type or "text/html"
+            self._send(e.status, obj.encode(e.charset or "utf-8"), kind, headers)
         elif e.charset is not None:  # its letters as that charset has them, not \uXXXX
             text = json.dumps(obj, ensure_ascii=False)
             self._send(e.status, text.encode(e.charset), "application/json", headers)

@@ -31,7 +31,8 @@ class Fault:
       http      status (default 500), retry_after (s → Retry-After header), code, message, param,
                 retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body);
                 `body`: the JSON answered instead of the API's error shape (a proxy's own),
-                or a str: a page answered as text/html (a proxy's HTML error page);
+                or a str: a page answered as text/html (a proxy's HTML error page), or
+                as `content_type` when given (JSON cut off, sent as application/json);
                 `charset`: the answer's text encoded in it instead of UTF-8 (e.g.
                 "latin-1"), its Content-Type naming no charset, as a proxy's page may
       http_after  carry the request out (e.g. create the job), then answer the error of
@@ -100,6 +101,7 @@ class Fault:
     billed: bool = False
     body: dict[str, Any] | str | None = None
     charset: str | None = None
+    content_type: str | None = None
     id: int = 0
     fired: int = 0
 

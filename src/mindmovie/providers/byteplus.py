@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import math
 import os
 import re
@@ -743,6 +744,14 @@ class SeedreamKeyframes:
                 raise map_ark_error(
                     e, self.spec, during="image", options=self.options, timeout=self.timeout
                 ) from None
+            if isinstance(e, json.JSONDecodeError):
+                # a 200 said to be JSON and cut off on its way: as one not Ark's, below
+                raise ConnectionLost(
+                    f"image: the answer (HTTP 200) to {self.spec.key}'s request is JSON cut "
+                    f"off ({e})",
+                    provider=PROVIDER,
+                    sent=True,
+                ) from None
             raise
         items = list(getattr(resp, "data", None) or [])
         if not items and not any(
@@ -1118,6 +1127,16 @@ class SeedanceVideo:
                 if _is_ark_error(e):
                     raise map_ark_error(
                         e, self.spec, during="submit", options=self.options, timeout=self.timeout
+                    ) from None
+                if isinstance(e, json.JSONDecodeError):
+                    # a 200 said to be JSON and cut off on its way (the SDK parses it
+                    # whole): the task was made; as an answer without its id, below
+                    raise ConnectionLost(
+                        f"submit: the answer (HTTP 200) is JSON cut off ({e})",
+                        provider=PROVIDER,
+                        sent=True,
+                        answered=True,
+                        status=200,
                     ) from None
                 raise
             task_id = getattr(task, "id", None)
