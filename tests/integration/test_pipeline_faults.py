@@ -2996,23 +2996,35 @@ async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_fail
     assert second["state"] == "billed", second
 
 
+@pytest.mark.parametrize(
+    ("page", "kind"),
+    [
+        ("<html><body><h1>Request accepted</h1></body></html>", None),
+        # read by google-genai as {}: an answer of nothing, told as the content filter,
+        # and a second image bought from the softened prompt (the review found it)
+        ("", "application/json"),
+        ('{"ok": true}', "application/json"),
+    ],
+)
 async def test_a_gemini_image_answered_200_with_a_page_stays_counted_as_unknown(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str, kind: str | None
 ) -> None:
     """A Gemini image whose 200 came with a proxy's page in place of Google's JSON was
     made and billed, but the SDK's JSONDecodeError was told as a request refused before
     sending, and its row refunded: counted nowhere. It is an answer lost: the row stays
-    counted (outcome unknown), and the image is asked for again."""
+    counted (outcome unknown), and the image is asked for again, as planned."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     path = ":generateContent"
-    page = "<html><body><h1>Request accepted</h1></body></html>"
-    sim.add_fault("http_after", path=path, method="POST", count=1, status=200, body=page)
+    sim.add_fault(
+        "http_after", path=path, method="POST", count=1, status=200, body=page, content_type=kind
+    )
     s = settings_for("google", sim, planner={"provider": "local"})
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
-    assert len(sim.requests(path=path, method="POST")) == 2
+    sent = sim.requests(path=path, method="POST")
+    assert len(sent) == 2 and sent[0]["body"] == sent[1]["body"]  # (not a softened prompt)
     first, second = ledger_rows(res.run_dir, "keyframe")
     assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
     assert second["state"] == "billed", second

@@ -1230,6 +1230,22 @@ class GeminiKeyframes(_GoogleModel):
                 model=self.model, contents=contents, config=config
             ),
         )
+        if not any(
+            getattr(resp, field, None)
+            for field in ("candidates", "prompt_feedback", "usage_metadata", "response_id")
+        ):
+            # a 200 with an empty body or JSON that is not Google's: google-genai reads an
+            # empty body as {}, an answer of nothing, which was told as the content filter
+            # (refunded, then a second, softened prompt bought: the review found it). The
+            # image may have been made: an answer lost after sending, kept counted
+            raise ConnectionLost(
+                f"{self.model} ({self._ctx.mode.describe()}): the answer (HTTP 200) holds "
+                "nothing of Google's (no candidates, usage or id: an empty body, or a "
+                "proxy's)",
+                provider=PROVIDER,
+                scene_id=request.scene_id,
+                sent=True,
+            )
         usage = _usage(resp.usage_metadata)
         reasons: list[str] = []
         texts: list[str] = []
