@@ -10603,6 +10603,7 @@ class Pipeline:
             await self._find_let_go(store, video_model)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         self._estimated_at = time.time()
+        shown = _plan_yaml_state(self.run_dir)  # (the plan.yaml the question prices)
         est = self.estimate(store, planner, check=True).upto(until)
         changed, rebuys = setting_change_lines(settings_before, self.settings, store, est)
         for line in changed:  # why work made before is done (or bought) again
@@ -10663,7 +10664,6 @@ class Pipeline:
                 est = replace(est, spent=billed + committed)
                 if carry:
                     est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
-                shown = _plan_yaml_state(self.run_dir)  # (the plan.yaml the question priced)
                 try:
                     if self.confirm is not None and not self._ask(est):
                         raise Declined("nothing was spent; render again when you are ready")
@@ -11030,6 +11030,7 @@ class Pipeline:
             board_written = self._storyboard(store)
         if until == "keyframes":
             if res.failed:
+                self._warn_plan_edited_during()  # (its failed scenes may be the edit's)
                 raise RenderFailed(_failed_message(res.failed, res.gone, res.refused))
             # the board's page when it was written; else (its warning is above) the
             # keyframes themselves: the page named here did not exist
@@ -11048,6 +11049,7 @@ class Pipeline:
             # --skip-failed offered only where it makes a movie: of the scenes that have
             # a clip (every scene failed of a refused key: it ended "no scene has a clip")
             offer = clips and until != "clips"
+            self._warn_plan_edited_during()  # (its failed scenes may be the edit's)
             raise RenderFailed(
                 _failed_message(res.failed, res.gone, res.refused)
                 + ("\n(or `render --skip-failed` to make the movie without them)" if offer else "")
