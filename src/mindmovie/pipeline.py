@@ -2916,6 +2916,9 @@ class Pipeline:
         self._stopping = False
         #: the stop signal heard (`on_sigint`): what "stopped by ..." names
         self._stop_signal: int = signal.SIGINT
+        #: why the render stopped when no signal stopped it (`_watch_run_dir`: the run
+        #: folder or its journal gone, or taken by another render)
+        self._stop_cause: str | None = None
         #: Ctrl-C at the spend question: nothing was sent, as for a "no" (`_run_locked`)
         self._stopped_at_question = False
         #: a stop signal was heard (set by the handler itself, before the loop takes the
@@ -3119,10 +3122,17 @@ class Pipeline:
         except ValueError:
             return f"signal {self._stop_signal}"
 
+    def _stop_said(self) -> str:
+        """The error a step stopped is journaled with: "stopped by SIGTERM", or what
+        stopped it when no signal did ("stopped: another render took ...")."""
+        if self._stop_cause is not None:
+            return f"stopped: {self._stop_cause}"
+        return f"stopped by {self._stopped_by()}"
+
     def _check_stop(self) -> None:
         """After Ctrl-C nothing new starts; raising here unwinds the scene's flow."""
         if self._stopping:
-            raise Interrupted(f"stopped by {self._stopped_by()}")
+            raise Interrupted(self._stop_said())
 
     # ------------------------------------------------------------------ money
     async def _reserve(
@@ -7049,7 +7059,7 @@ class Pipeline:
                 # the step stays as a stop leaves it (its row "stopped", the next render
                 # makes the clip): journaled failed, status said "re-poll job local:…"
                 # and the storyboard "clip failed: ffmpeg failed (255)"
-                raise Interrupted(f"stopped by {self._stopped_by()}") from None
+                raise Interrupted(self._stop_said()) from None
             e.scene_id = e.scene_id or scene_id
             elsewhere: ProviderChanged | None = None
             if isinstance(e, JobNotFound) and not submitted_here and remote_id is not None:
@@ -7778,6 +7788,7 @@ class Pipeline:
             else:
                 continue
             self._stopping = True
+            self._stop_cause = what
             self._stop_event.set()
             self.reporter.warn(f"{what}: stopping")
             if main is not None:
@@ -10898,7 +10909,7 @@ class Pipeline:
             say_stopped(
                 sid for sid, outcome in results.items() if isinstance(outcome, BaseException)
             )
-            raise Interrupted(f"stopped by {self._stopped_by()}")
+            raise Interrupted(self._stop_said())
         keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
         if keyless:
             # a provider left without its key was needed after all (`registry.Keyless`):
@@ -11080,7 +11091,7 @@ class Pipeline:
                     # drawn beside the compose: ended first (with the run folder gone it
                     # wrote a storyboard into a folder made again after it was removed)
                     await asyncio.gather(board_done, return_exceptions=True)
-                raise Interrupted(f"stopped by {self._stopped_by()} during the compose") from None
+                raise Interrupted(f"{self._stop_said()} during the compose") from None
             if await self._gone_under(e):
                 # not the compose's failure: the folder it wrote in went away (said once)
                 self.reporter.step("compose", "movie", "stopped", "the run folder went away")

@@ -1160,3 +1160,17 @@ async def test_a_step_stopped_by_sigterm_says_sigterm_not_ctrl_c(
     errors = [r["error"] for r in st["scenes"] if r.get("error")]
     assert errors and all("stopped by SIGTERM" in e for e in errors), errors
     assert not any("Ctrl-C" in e for e in errors), errors
+
+
+def test_a_step_stopped_by_the_run_folder_s_watch_says_why(tmp_path: Path) -> None:
+    """The render stops itself when its run folder or journal goes away, or another
+    render takes the folder (`_watch_run_dir`): its steps stopped then were journaled
+    "stopped by Ctrl-C", which no one pressed (the review). They say why."""
+    from mindmovie.pipeline import Interrupted, Pipeline
+
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run")
+    pipe._stopping = True
+    pipe._stop_cause = f"another render took {tmp_path / 'run'}"
+    with pytest.raises(Interrupted) as e:
+        pipe._check_stop()
+    assert str(e.value) == f"stopped: another render took {tmp_path / 'run'}"
