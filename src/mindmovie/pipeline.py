@@ -8867,7 +8867,9 @@ class Pipeline:
         # is any HTTP status a lost answer came with (a 504 from a gateway was "the
         # connection broke")
         what = (
-            f"the service answered HTTP {status or 500} to the job request"
+            "the service answered HTTP 200 to the job request with no job in the answer"
+            if status == 200
+            else f"the service answered HTTP {status or 500} to the job request"
             if answered or status
             else "the connection broke after the job request was sent"
         )

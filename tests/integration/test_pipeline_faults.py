@@ -2605,13 +2605,19 @@ async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
 
 
 async def _veo_create_answered(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: str | None = None,
 ) -> tuple[str, list[str]]:
-    """Render one Veo scene whose first create is made and then answered `status`: why
-    the render failed, and the warnings given."""
+    """Render one Veo scene whose first create is made and then answered `status` (with
+    `body`): why the render failed, and the warnings given."""
     goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
-    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=status)
+    sim.add_fault(
+        "http_after", path="predictLongRunning", method="POST", count=1, status=status, body=body
+    )
     warned: list[str] = []
 
     class Rec(NullReporter):
@@ -2621,6 +2627,22 @@ async def _veo_create_answered(
     with pytest.raises(RenderFailed) as failed:
         await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
     return " ".join(str(failed.value).split()), warned
+
+
+async def test_a_veo_create_answered_200_with_a_page_says_so_not_a_broken_connection(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Veo create answered 200 with a proxy's page: kept counted (outcome unknown), the
+    scene failed, as for a 504; its line said "the connection broke after the job request
+    was sent" (the review). It says what came."""
+    why, _ = await _veo_create_answered(
+        sim, tmp_path, monkeypatch, 200, "<html><body>Request accepted</body></html>"
+    )
+    assert len(sim.jobs()) == 1
+    (first,) = ledger_rows(tmp_path / "run", "clip")
+    assert first["state"] == "committed" and (first["usage"] or {}).get("unknown_outcome"), first
+    assert "answered HTTP 200 to the job request with no job in the answer" in why, why
+    assert "the connection broke" not in why, why
 
 
 async def test_a_veo_create_answered_504_stays_counted_as_committed(

@@ -999,6 +999,7 @@ def _raise_not_json(ctx: _Ctx, status: int, said: str, e: BaseException) -> NoRe
         f"{line}; the request was sent, and its answer is lost; render again",
         provider=PROVIDER,
         sent=True,
+        status=status,  # (what came, said by the pipeline: not "the connection broke")
     ) from e
 
 
