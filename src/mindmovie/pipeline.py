@@ -6744,37 +6744,44 @@ class Pipeline:
         return self._keyframe_provider == "local" and self._source_photo(scene, plan) is None
 
     def _keyframe_moved(self, store: Store, req: VideoRequest) -> str | None:
-        """Why the scene's keyframe.png cannot be sent for its clip now: gone, or not the
-        picture its keyframe step made (replaced during the render). The clip's key holds
-        the keyframe's sha256 as it was when the scene's turn came; the file is read again
+        """Why the scene's keyframe.png (or the next scene's, its last frame with
+        video.chain_frames) cannot be sent for its clip now: gone, or not the picture its
+        keyframe step made (replaced during the render). The clip's key holds each
+        keyframe's sha256 as it was when the scene's turn came; the file is read again
         when the clip is made, and a picture put there meanwhile was sent (or animated
         offline) and kept as the clip of the keyframe made, a wrong movie no later render
-        mended (the concurrent-use audit). None when it is the picture made."""
-        path = req.keyframe
-        # (its folder gone, or a file put in its way: said where it is read, as such)
-        if not path.exists() and path.parent.is_dir():
-            return (
-                f"its keyframe {path} went away during the render (deleted or moved): "
-                "render again, which makes it again; nothing was sent for the clip"
-            )
-        step = store.get(req.scene_id, "keyframe")
-        if (
-            path != self.run_dir / "scenes" / req.scene_id / "keyframe.png"
-            or step is None
-            or step.status != "succeeded"
-            or not step.sha256
+        mended (the concurrent-use audit). Asked before the step begins and again just
+        before the request is sent (the waits for a turn, a late job, the budget come
+        between). None when each is the picture made."""
+        scenes = self.run_dir / "scenes"
+        for path, whose in (
+            (req.keyframe, "its keyframe"),
+            (req.last_frame, "the next scene's keyframe (its last frame)"),
         ):
-            return None  # (another scene's last frame, chained; a keyframe not journaled)
-        try:
-            same = sha256_file(path) == step.sha256
-        except OSError:
-            return None  # (said where it is read)
-        if same:
-            return None
-        return (
-            f"its keyframe {path} changed since it was made (replaced during the render?): "
-            "render again, which makes it again as planned; nothing was sent for the clip"
-        )
+            if path is None:
+                continue
+            # (its folder gone, or a file put in its way: said where it is read, as such)
+            if not path.exists() and path.parent.is_dir():
+                return (
+                    f"{whose} {path} went away during the render (deleted or moved): "
+                    "render again, which makes it again; nothing was sent for the clip"
+                )
+            if path.name != "keyframe.png" or path.parent.parent != scenes:
+                continue  # (another clip's last frame, chained: not a keyframe step's)
+            step = store.get(path.parent.name, "keyframe")
+            if step is None or step.status != "succeeded" or not step.sha256:
+                continue  # (a keyframe not journaled)
+            try:
+                same = sha256_file(path) == step.sha256
+            except OSError:
+                continue  # (said where it is read)
+            if not same:
+                return (
+                    f"{whose} {path} changed since it was made (replaced during the "
+                    "render?): render again, which makes it again as planned; nothing was "
+                    "sent for the clip"
+                )
+        return None
 
     async def _clip_once(
         self,
@@ -6876,6 +6883,14 @@ class Pipeline:
         hold = costs.video_hold(self.settings, req.seconds)
         row: int | None = None
 
+        async def checked_submit() -> str:
+            """The request sent, its keyframes looked at once more first (the waits for
+            a turn, a late job or the budget came since the step began): a picture put
+            there meanwhile is not sent (`_keyframe_moved`), the row refunded."""
+            if (moved := await asyncio.to_thread(self._keyframe_moved, store, req)) is not None:
+                raise InvalidRequest(moved, provider=model.name, scene_id=scene_id)
+            return await model.submit(req)
+
         async def submit() -> str:
             # One unjournaled submission per provider at a time: if the process dies
             # between "sent" and "id stored", exactly one job is unaccounted for, and
@@ -6909,7 +6924,7 @@ class Pipeline:
                         self._budget_wait(scene_id, "clip", False)
                     sent_at = time.time()
                     try:
-                        rid = await self._settle_errors(row, model.submit(req), model)
+                        rid = await self._settle_errors(row, checked_submit(), model)
                     except ConnectionLost as e:
                         if not e.sent:
                             raise  # never connected: no job, the row is refunded; send again

@@ -3688,7 +3688,7 @@ async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_pa
     assert sim.stats()["totals"]["jobs_created"] == jobs + len(first.plan.scenes) - 1
 
 
-@pytest.mark.parametrize("how", ["replaced", "deleted"])
+@pytest.mark.parametrize("how", ["replaced", "deleted", "replaced in its wait"])
 async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -3704,33 +3704,50 @@ async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it
     run = tmp_path / "run"
     s = settings_for("byteplus", sim)
     clip_once = Pipeline._clip_once
+    reserve = Pipeline._reserve
     hit: list[str] = []
+
+    def meddle(scene_id: str) -> None:
+        hit.append(scene_id)
+        png = run / "scenes" / scene_id / "keyframe.png"
+        if how == "deleted":
+            png.unlink()
+        else:
+            with Image.open(png) as im:
+                size = im.size
+            Image.new("RGB", size, (0, 216, 0)).save(png)
 
     async def meddled(self: Pipeline, store: Any, model: Any, req: Any, *a: Any, **kw: Any) -> Any:
         if not hit:  # the first clip's keyframe, as its turn comes
-            hit.append(req.scene_id)
-            if how == "deleted":
-                req.keyframe.unlink()
-            else:
-                with Image.open(req.keyframe) as im:
-                    size = im.size
-                Image.new("RGB", size, (0, 216, 0)).save(req.keyframe)
+            meddle(req.scene_id)
         return await clip_once(self, store, model, req, *a, **kw)
 
-    monkeypatch.setattr(Pipeline, "_clip_once", meddled)
+    async def meddled_in_wait(self: Pipeline, scene_id: str, stage: str, *a: Any, **kw: Any) -> Any:
+        if stage == "clip" and not hit:  # its step begun, its request about to be sent
+            meddle(scene_id)
+        return await reserve(self, scene_id, stage, *a, **kw)
+
+    if how == "replaced in its wait":
+        monkeypatch.setattr(Pipeline, "_reserve", meddled_in_wait)
+    else:
+        monkeypatch.setattr(Pipeline, "_clip_once", meddled)
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
     with pytest.raises(RenderFailed):
         await pipe.run(until="clips")
     (bad,) = hit
     assert pipe.result is not None and set(pipe.result.failed) == {bad}
     said = pipe.result.failed[bad]
-    want = "changed since it was made" if how == "replaced" else "went away during the render"
+    want = "went away during the render" if how == "deleted" else "changed since it was made"
     assert want in said and "nothing was sent for the clip" in said, said
     n = len(pipe.result.plan.scenes)
     assert sim.stats()["totals"]["jobs_created"] == n - 1
     images = sim.stats()["totals"]["images"]
+    # nothing counted for the clip not sent (its row, reserved in its wait, refunded)
+    states = [r["state"] for r in ledger_rows(run, "clip") if r["scene_id"] == bad]
+    assert states == (["refunded"] if how == "replaced in its wait" else []), states
     # the next render: the keyframe made again (its file is not the one made), then its clip
     monkeypatch.setattr(Pipeline, "_clip_once", clip_once)
+    monkeypatch.setattr(Pipeline, "_reserve", reserve)
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     assert sim.stats()["totals"]["jobs_created"] == n
     # (the picture made is gone from the run: made again, as `status` says of it)
