@@ -3756,6 +3756,50 @@ async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it
         assert im.convert("RGB").getpixel((0, 0)) != (0, 216, 0)
 
 
+async def test_a_next_keyframe_replaced_before_a_chained_clip_is_sent_is_not_sent(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """video.chain_frames: a clip's last frame is the next scene's keyframe.png, read
+    when the clip is sent. Replaced meanwhile, the picture put there was sent and the
+    clip kept, keyed by the keyframe made; the next render made that keyframe again and
+    bought the clip again (the review). It is looked at as the clip's own keyframe is:
+    the clip is not sent, its row refunded."""
+    from PIL import Image
+
+    from mindmovie.plan import load_plan
+
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"chain_frames": True})
+    reserve = Pipeline._reserve
+    hit: list[tuple[str, str]] = []
+
+    async def meddled(self: Pipeline, scene_id: str, stage: str, *a: Any, **kw: Any) -> Any:
+        ids = [sc.id for sc in load_plan(run / "plan.yaml").scenes] if stage == "clip" else []
+        if stage == "clip" and not hit and scene_id != ids[-1]:
+            following = ids[ids.index(scene_id) + 1]
+            hit.append((scene_id, following))
+            png = run / "scenes" / following / "keyframe.png"
+            with Image.open(png) as im:
+                size = im.size
+            Image.new("RGB", size, (0, 216, 0)).save(png)
+        return await reserve(self, scene_id, stage, *a, **kw)
+
+    monkeypatch.setattr(Pipeline, "_reserve", meddled)
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="clips")
+    ((bad, following),) = hit
+    assert pipe.result is not None and bad in pipe.result.failed, pipe.result.failed
+    said = pipe.result.failed[bad]
+    assert "the next scene's keyframe (its last frame)" in said, said
+    assert f"scenes/{following}/keyframe.png changed since it was made" in said, said
+    states = [r["state"] for r in ledger_rows(run, "clip") if r["scene_id"] == bad]
+    assert states == ["refunded"], states
+    creates = sim.requests(path="/contents/generations/tasks", method="POST")
+    assert len(creates) == sim.stats()["totals"]["jobs_created"]
+
+
 def test_a_keyframe_of_more_pixels_than_pillow_opens_unasked_is_a_picture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
