@@ -875,9 +875,29 @@ def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
     finally:
         other.kill()
         other.wait()
-    # a live render (here a process whose command line names mindmovie) is told apart
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mindmovie"])
+    # a live render (here a process whose command line names mindmovie, holding the
+    # lock file's lock as a render does: a pid alone is not enough, a copied folder's
+    # lock names the render of the folder it was copied from) is told apart
+    holds = (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('locked', flush=True); time.sleep(60)"
+    )
+    live = subprocess.Popen(
+        [sys.executable, "-c", holds, str(run / ".lock"), "mindmovie"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert live.stdout is not None and live.stdout.readline().strip() == "locked"
+        # a mindmovie process that does not hold this lock (a folder copied while it
+        # rendered names it): no render of this run
+        named = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mindmovie"])
+        try:
+            (run / ".lock").write_text(str(named.pid))
+            assert _status(workdir, run)["rendering"] is None
+        finally:
+            named.kill()
+            named.wait()
         (run / ".lock").write_text(str(live.pid))
         text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
         assert "movie: running" in text and f"(pid {live.pid})" in text, text
