@@ -3018,69 +3018,49 @@ async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_fail
     assert second["state"] == "billed", second
 
 
+_PAGE = "<html><body><h1>Request accepted</h1></body></html>"
+_CUT_SEEDREAM = '{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA'
+
+
 @pytest.mark.parametrize(
-    ("page", "kind"),
+    ("preset", "page", "kind"),
     [
-        ("<html><body><h1>Request accepted</h1></body></html>", None),
+        ("google", _PAGE, None),
         # read by google-genai as {}: an answer of nothing, told as the content filter,
         # and a second image bought from the softened prompt (the review found it)
-        ("", "application/json"),
-        ('{"ok": true}', "application/json"),
+        ("google", "", "application/json"),
+        ("google", '{"ok": true}', "application/json"),
+        ("byteplus", _PAGE, None),
+        ("byteplus", _CUT_SEEDREAM, None),
+        ("byteplus", _CUT_SEEDREAM, "application/json"),  # (the SDK parses it: JSONDecodeError)
     ],
 )
-async def test_a_gemini_image_answered_200_with_a_page_stays_counted_as_unknown(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str, kind: str | None
+async def test_an_image_answered_200_with_a_page_stays_counted_as_unknown(
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    preset: str,
+    page: str,
+    kind: str | None,
 ) -> None:
     """A Gemini image whose 200 came with a proxy's page in place of Google's JSON was
     made and billed, but the SDK's JSONDecodeError was told as a request refused before
-    sending, and its row refunded: counted nowhere. It is an answer lost: the row stays
-    counted (outcome unknown), and the image is asked for again, as planned."""
+    sending, and its row refunded: counted nowhere. A Seedream image's (a page, or its
+    JSON cut off, read by the SDK as an answer of nothing) was "returned no image",
+    refunded (the provider-faults audit). Each is an answer lost: the row stays counted
+    (outcome unknown), and the image is asked for again, as planned."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    path = ":generateContent"
+    path = ":generateContent" if preset == "google" else "/images/generations"
     sim.add_fault(
         "http_after", path=path, method="POST", count=1, status=200, body=page, content_type=kind
     )
-    s = settings_for("google", sim, planner={"provider": "local"})
+    s = settings_for(preset, sim, planner={"provider": "local"})
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
     sent = sim.requests(path=path, method="POST")
     assert len(sent) == 2 and sent[0]["body"] == sent[1]["body"]  # (not a softened prompt)
-    first, second = ledger_rows(res.run_dir, "keyframe")
-    assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
-    assert second["state"] == "billed", second
-
-
-@pytest.mark.parametrize(
-    ("body", "kind"),
-    [
-        ("<html><body><h1>Request accepted</h1></body></html>", None),
-        ('{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA', None),
-        (
-            '{"model":"seedream-4-0-250828","data":[{"b64_json":"iVBORw0KGgoAAAANSUhEUgAA',
-            "application/json",  # (the SDK parses it: JSONDecodeError)
-        ),
-    ],
-)
-async def test_a_seedream_image_answered_200_with_a_page_stays_counted_as_unknown(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, kind: str | None
-) -> None:
-    """The same of a Seedream image: a 200 with a proxy's page, or its JSON cut off, read
-    by the SDK as an answer of nothing, was "returned no image" and its row refunded,
-    while the image was made and billed (the provider-faults audit). The row stays
-    counted (outcome unknown), and the image is asked for again."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    path = "/images/generations"
-    sim.add_fault(
-        "http_after", path=path, method="POST", count=1, status=200, body=body, content_type=kind
-    )
-    s = settings_for("byteplus", sim, planner={"provider": "local"})
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
-    assert len(sim.requests(path=path, method="POST")) == 2
     first, second = ledger_rows(res.run_dir, "keyframe")
     assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
     assert second["state"] == "billed", second

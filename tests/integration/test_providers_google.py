@@ -784,6 +784,15 @@ async def test_a_400_refusing_a_value_names_the_values_allowed(
     assert "catalog" not in str(ei.value)  # Google's sizes are not the catalog's pixels
 
 
+async def _one_keyframe_or_create(gsim: SimServer, tmp_path: Path, *, keyframe: bool) -> None:
+    """One Gemini keyframe call, or one Veo create: a stage's first paid call."""
+    if keyframe:
+        kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    else:
+        await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+
+
 @pytest.mark.parametrize(
     ("status", "name", "message"),
     [
@@ -809,11 +818,7 @@ async def test_an_account_or_region_refusal_says_so_not_a_request_to_change(
     body = {"error": {"code": status, "message": message, "status": name}}
     gsim.add_fault("http", path=path, status=status, body=body)
     with pytest.raises(AuthError) as ei:
-        if stage == "keyframes":
-            kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
-            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
-        else:
-            await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+        await _one_keyframe_or_create(gsim, tmp_path, keyframe=stage == "keyframes")
     line = str(ei.value)
     assert f"{status} {name}: {message}" in line, line
     assert "Google refused the account, not this request" in line, line
@@ -2345,11 +2350,7 @@ async def test_google_s_html_error_page_is_one_line_of_its_words(
     pages are told (`answer_text`)."""
     gsim.add_fault("http", path=path, status=502, body=GOOGLE_502_PAGE, count=1)
     with pytest.raises(Transient) as ei:
-        if path == ":generateContent":
-            kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
-            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
-        else:
-            await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+        await _one_keyframe_or_create(gsim, tmp_path, keyframe=path == ":generateContent")
     line = str(ei.value)
     assert "502 Bad Gateway: Error 502 (Server Error)!!1 502. That\u2019s an error." in line, line
     assert "Please try again in 30 seconds." in line, line
