@@ -289,6 +289,18 @@ def folder_id(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def file_stamp(path: Path) -> tuple[object, ...] | None:
+    """A file as the same file with the same bytes, as far as its metadata tells (None:
+    none there): a file written again in place changes its size or modification time,
+    one renamed over it (a keyframe made again) its inode. For what a read of it saw,
+    compared later (the storyboard's cached thumbnails, the plan.yaml a render read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def make_dirs(path: Path) -> None:
     """`path.mkdir(parents=True, exist_ok=True)`, except at or inside a run folder a
     render holds (`HeldFolder`): there only the folders below it are made, one by one,

@@ -59,6 +59,7 @@ from mindmovie.fsutil import (
     atomic_write_text,
     cwd_gone,
     expanded,
+    file_stamp,
     folder_id,
     folder_name,
     folder_names_before,
@@ -786,16 +787,6 @@ def _refused_whole_step(
         ),
         None,
     )
-
-
-def _plan_yaml_state(run: Path) -> tuple[int, int, int] | None:
-    """What tells that the run's plan.yaml changed (its size, mtime and inode; None: no
-    file), read around the spend question: an edit made while it waited is priced again."""
-    try:
-        st = os.stat(run / "plan.yaml")
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _plan_hand_edited(run: Path) -> list[str]:
@@ -2983,7 +2974,7 @@ class Pipeline:
         #: agreed to (`_undo_fresh` puts them back if it is not)
         self._fresh_moved: tuple[Path, list[str]] | None = None
         #: plan.yaml as the render read it to make its scenes (`_warn_plan_edited_during`)
-        self._plan_read: tuple[int, int, int] | None = None
+        self._plan_read: tuple[object, ...] | None = None
         #: --fresh agreed to: the old run is set aside for good, and this render's run is
         #: resumed by a render without --fresh (`without_fresh`)
         self.fresh_set_aside = False
@@ -10631,7 +10622,7 @@ class Pipeline:
             await self._find_let_go(store, video_model)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         self._estimated_at = time.time()
-        shown = _plan_yaml_state(self.run_dir)  # (the plan.yaml the question prices)
+        shown = file_stamp(self.run_dir / "plan.yaml")  # (the plan.yaml the question prices)
         est = self.estimate(store, planner, check=True).upto(until)
         changed, rebuys = setting_change_lines(settings_before, self.settings, store, est)
         for line in changed:  # why work made before is done (or bought) again
@@ -10701,7 +10692,7 @@ class Pipeline:
                     self._stopped_at_question = True
                     raise
                 agreed = est
-                edited_at_question = _plan_yaml_state(self.run_dir) != shown
+                edited_at_question = file_stamp(self.run_dir / "plan.yaml") != shown
         store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
@@ -10743,7 +10734,7 @@ class Pipeline:
                 said=True,
             )
         # the plan.yaml this render makes: an edit after this is the next render's
-        self._plan_read = _plan_yaml_state(self.run_dir)
+        self._plan_read = file_stamp(self.run_dir / "plan.yaml")
         # before any keyframe or clip is paid for
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
@@ -11171,7 +11162,7 @@ class Pipeline:
         ended saying nothing of the edit (the concurrent-use audit); the next render
         makes what the edit asks (`status` tells which scenes)."""
         read = self._plan_read
-        if read is None or _plan_yaml_state(self.run_dir) == read:
+        if read is None or file_stamp(self.run_dir / "plan.yaml") == read:
             return
         self.reporter.warn(
             f"{self.run_dir / 'plan.yaml'} changed during this render, which made the plan "

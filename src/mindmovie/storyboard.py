@@ -34,6 +34,7 @@ from mindmovie.fonts import laid_out, paragraph_direction, words
 from mindmovie.fsutil import (
     atomic_write_bytes,
     atomic_write_text,
+    file_stamp,
     make_dirs,
     no_such_run_folder,
     sha256_file,
@@ -456,16 +457,6 @@ _PAGE_PARTS: dict[tuple[object, ...], tuple[tuple[int, int], str]] = {}
 _PAGE_PARTS_MAX = 64
 
 
-def _stamp(path: Path) -> tuple[object, ...] | None:
-    """A file as the same file with the same bytes: a keyframe made again is written to
-    a new file and renamed over the old one (a new inode, a new modification time)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 def _remember_page_part(stamp: tuple[object, ...] | None, thumb: Thumb) -> None:
     if stamp is None:
         return
@@ -484,7 +475,7 @@ def _thumbs(plan: Plan, keyframes: Mapping[str, Path], *, tiles: bool = True) ->
     box: tuple[int, int] | None = None
     for scene in plan.scenes:
         path = keyframes.get(scene.id)
-        stamp = _stamp(path) if path is not None else None
+        stamp = file_stamp(path) if path is not None else None
         if not tiles and stamp is not None and (part := _PAGE_PARTS.get(stamp)) is not None:
             out.append(Thumb(part[0], part[1], None))
             continue
