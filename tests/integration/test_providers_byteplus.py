@@ -625,6 +625,30 @@ async def test_an_overdue_account_is_told_as_its_billing_not_its_key(
     assert created(sim) == 0
 
 
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [("QuotaExceeded", "quota"), ("SetLimitExceeded", "Safe Experience Mode")],
+)
+async def test_an_account_limit_429_is_told_at_once_not_waited_as_a_rate_limit(
+    sim: SimServer, keyframe: Path, code: str, says: str
+) -> None:
+    """Ark's 429 QuotaExceeded (the account's free quota of the model used up) and
+    SetLimitExceeded (the inference limit the person set in the console) do not lift in
+    minutes (ModelArk 1299023): told as a rate limit, each call waited minutes, then
+    said "render again once the rate limit allows". They are AuthErrors (no other call
+    of the model goes out) saying where the limit is lifted; nothing is made."""
+    for path in (TASKS, IMAGES):
+        sim.add_fault("http", path=path, method="POST", status=429, code=code)
+    with pytest.raises(AuthError) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    said = str(e.value)
+    assert code in said and says in said and "ModelArk console" in said
+    assert "rate limit" not in said and "ark-test" not in said
+    with pytest.raises(AuthError, match=says):
+        await seedream(sim).generate(KeyframeRequest("s1", "a fox", 2560, 1440, 7))
+    assert created(sim) == 0
+
+
 async def test_a_closed_endpoint_is_a_passing_failure_not_a_refused_request(
     sim: SimServer, keyframe: Path
 ) -> None:

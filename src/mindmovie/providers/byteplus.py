@@ -289,6 +289,16 @@ MODEL_NOT_FOUND_CODES = ("InvalidEndpointOrModel", "ModelNotOpen")
 #: "disabled or temporarily unavailable. Please try again later" (400)
 ACCOUNT_OVERDUE = "AccountOverdueError"
 CLOSED_ENDPOINT = "InvalidEndpoint.ClosedEndpoint"
+#: Ark's 429 codes (ModelArk 1299023) of a limit that waiting minutes does not lift,
+#: unlike its RateLimitExceeded.* (per minute) and ServerOverloaded: the account's free
+#: quota of the model used up, and the inference limit the person set in the console
+#: ("Safe Experience Mode"). What the console page is for, each
+ACCOUNT_LIMITS = {
+    "QuotaExceeded": "the account's quota of {model} is used up: activate the model's "
+    "paid service (or raise its quota) in the ModelArk console",
+    "SetLimitExceeded": "the account reached the inference limit set for {model} in the "
+    "ModelArk console (Safe Experience Mode): raise or turn off that limit there",
+}
 
 
 def map_ark_error(
@@ -357,6 +367,16 @@ def map_ark_error(
         return AuthError(
             f"{during}: HTTP {status} {detail}; top up the BytePlus account's balance in "
             f"its billing center (the key {KEY_HINT} is fine: the account is overdue)",
+            provider=PROVIDER,
+        )
+    if status == 429 and code in ACCOUNT_LIMITS:
+        # waited out as a per-minute rate limit, for minutes, then "render again once
+        # the rate limit allows", which no render would: it lifts in the console. An
+        # AuthError: every call of the model is refused alike, so none other is sent
+        return AuthError(
+            f"{during}: HTTP {status} {detail}; "
+            f"{ACCOUNT_LIMITS[code].format(model=spec.id)} (the key {KEY_HINT} is fine; "
+            "a request turned away is not billed)",
             provider=PROVIDER,
         )
     if status == 429:
