@@ -472,6 +472,58 @@ async def test_429_without_a_header_waits_the_retry_info_delay(
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
 
 
+def _quota_429(quota_id: str) -> dict[str, Any]:
+    """Google's 429 of a used-up quota: a QuotaFailure naming it, and a RetryInfo."""
+    return {
+        "error": {
+            "code": 429,
+            "message": "You exceeded your current quota, please check your plan and billing "
+            "details.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/"
+                            "generate_content_free_tier_requests",
+                            "quotaId": quota_id,
+                            "quotaValue": "50",
+                        }
+                    ],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "38s"},
+            ],
+        }
+    }
+
+
+async def test_a_daily_quota_429_is_told_at_once_not_waited_as_a_rate_limit(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A 429 whose QuotaFailure is a per-day quota carries a RetryInfo of seconds all
+    the same: it was waited out as a per-minute limit, minutes a call, then said "render
+    again once the rate limit allows". It comes back at midnight Pacific time: an
+    AuthError (no other call of the model goes out) saying so. A per-minute one waits."""
+    day = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+    for path in (":generateContent", ":predictLongRunning"):
+        gsim.add_fault("http", path=path, status=429, body=_quota_429(day))
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(AuthError) as ei:
+        await kf.generate(KeyframeRequest("s1", "a fox", 1280, 720, 1))
+    said = str(ei.value)
+    assert day in said and "midnight Pacific time" in said and "AI Studio" in said
+    assert "rate limit" not in said
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(AuthError, match="midnight Pacific"):
+        await veo.submit(_video_req(tmp_path))
+    minute = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+    gsim.add_fault("http", path=":generateContent", status=429, body=_quota_429(minute))
+    with pytest.raises(RateLimited) as waits:
+        await kf.generate(KeyframeRequest("s1", "a fox", 1280, 720, 1))
+    assert waits.value.retry_after == 38.0
+
+
 @pytest.mark.parametrize("status", [408, 409, 500])
 async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer, status: int) -> None:
     """5xx, and a request timeout or an aborted (conflicting) call: worth a retry."""

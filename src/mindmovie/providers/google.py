@@ -739,6 +739,44 @@ def _account_advice(ctx: _Ctx, cred: str) -> str:
     return f"{said}, or choose another {ctx.stage}.model; nothing was billed for it"
 
 
+def _daily_quota(e: genai_errors.APIError) -> str | None:
+    """The quota a 429 says is used up when it is a daily one (a google.rpc.QuotaFailure
+    violation's quotaId "GenerateRequestsPerDayPerProjectPerModel-FreeTier", or its
+    metric per day), else None. Such a 429 carries a RetryInfo of seconds all the same,
+    so it was waited out as a per-minute limit, minutes a call, then said "render again
+    once the rate limit allows": it lifts at midnight Pacific time (ai.google.dev's rate
+    limits page), or when the project's tier is raised."""
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for d in details if isinstance(details, list) else []:
+        violations = d.get("violations") if isinstance(d, dict) else None
+        for v in violations if isinstance(violations, list) else []:
+            if not isinstance(v, dict):
+                continue
+            quota = str(v.get("quotaId") or v.get("quotaMetric") or "")
+            if _PER_DAY.search(quota):
+                return quota
+    return None
+
+
+_PER_DAY = re.compile(r"per[_ ]?day", re.IGNORECASE)
+
+
+def _pacific_midnight() -> str:
+    """When the next midnight Pacific time is here ("23:00 local"), to say when a daily
+    quota comes back; "" where the time zone database is missing."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        pacific = ZoneInfo("America/Los_Angeles")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    now = datetime.now(pacific)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return f" ({midnight.astimezone().strftime('%Y-%m-%d %H:%M')} here)"
+
+
 def _key_refused(e: genai_errors.APIError) -> bool:
     """Whether a 400 is Google's answer to a key it does not know or no longer takes:
     it says so as 400 INVALID_ARGUMENT with an ErrorInfo reason API_KEY_INVALID (or
@@ -783,6 +821,20 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
         msg = f"{e.code} {e.status or ''}: {_answer_words(e)}".replace(" :", ":")
         code = int(e.code or 0)
         # (what to do ends a 429's or 5xx's line, as Claude's and Ark's: 58be2ee)
+        if code == 429 and (quota := _daily_quota(e)) is not None:
+            # an AuthError: every call of the model is refused alike until then, so the
+            # render sends no other (`_reserve`); a request turned away bills nothing
+            raise AuthError(
+                f"{what}: {msg}; the daily quota {quota} is used up: it comes back at "
+                f"midnight Pacific time{_pacific_midnight()}, or raise it ("
+                + (
+                    "the project's quotas, in the Cloud console"
+                    if ctx.mode.kind == "project"
+                    else "the project's usage tier, with billing, in Google AI Studio"
+                )
+                + "); nothing was billed for it",
+                provider=PROVIDER,
+            ) from e
         if code == 429:
             raise RateLimited(
                 f"{what}: {msg}; {rate_limit_advice(PROVIDER)}",
