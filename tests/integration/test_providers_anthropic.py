@@ -445,6 +445,9 @@ ANTHROPIC_ERRORS: list[tuple[int, str | None, str, str, int]] = [
     (400, None, "invalid_request_error: Your credit balance is too low to access the "
      "Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
      "check the account's billing", 1),
+    (400, None, "invalid_request_error: You have reached your specified API usage limits. "
+     "You will regain access on 2026-04-01 at 00:00 UTC.",
+     "the account's spend limit is reached: render again then, or raise the limit", 1),
     (400, None, "invalid_request_error: messages: text content blocks must be non-empty",
      "refused the request as sent; nothing was billed for it", 1),
     (401, None, "authentication_error: invalid x-api-key", "check ANTHROPIC_API_KEY", 1),

@@ -470,6 +470,10 @@ _PROMPT_TOO_LONG = "prompt is too long"
 #: Anthropic's 400 for an account out of credit ("Your credit balance is too low to
 #: access the Anthropic API. Please go to Plans & Billing ..."), casefolded
 _LOW_CREDIT = "credit balance is too low"
+#: Anthropic's 400 of a spend limit the account's owner set ("You have reached your
+#: specified API usage limits. You will regain access on 2026-04-01 at 00:00 UTC."):
+#: told as a request refused as sent, it said nothing of the limit or of that date
+_USAGE_LIMIT = "reached your specified api usage limits"
 
 
 def _answer_words(e: anthropic.APIStatusError) -> str:
@@ -917,6 +921,14 @@ class ClaudePlanner:
             return AuthError(
                 f"{said}; check ANTHROPIC_API_KEY (has its workspace access to the model "
                 f"'{self.model}'?)",
+                provider=PROVIDER,
+            )
+        if _USAGE_LIMIT in detail.casefold():
+            # (its own words say when access comes back; an AuthError: no other call)
+            return AuthError(
+                f"{said}; the account's spend limit is reached: render again then, or "
+                "raise the limit in the Claude Console (Settings, Limits); nothing was "
+                "billed for it",
                 provider=PROVIDER,
             )
         if status == 402 or _LOW_CREDIT in detail.casefold():
