@@ -833,6 +833,45 @@ def _said_before(step: Step, provider: str, scene_id: str) -> str:
     return said + _REFUSED_BEFORE
 
 
+def _photos_read(variants: Sequence[tuple[str, str, KeyframeRequest]]) -> dict[Path, str | None]:
+    """Each photo a scene's keyframe requests send, with its sha256 as their keys were
+    made from it (None: not readable then, which the request's own read says)."""
+    read: dict[Path, str | None] = {}
+    for _, _, req in variants:
+        for photo in (*req.reference_photos, *([req.source_photo] if req.source_photo else [])):
+            if photo not in read:
+                read[photo] = _sha_or_none(photo)
+    return read
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return sha256_file(path) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _photo_moved(read: dict[Path, str | None]) -> str | None:
+    """Why a keyframe cannot be made now from the photos its key was made from
+    (`_photos_read`): one replaced or deleted during the render, after the key was made
+    and before the request was sent (the waits for a turn, the budget). The photo put
+    there was sent (or fitted offline) under the key of the one read, so a later render
+    said "reuse" of a keyframe made from another photo (the concurrent-use audit). None
+    when each is as read."""
+    for photo, sha in read.items():
+        if sha is None:
+            continue
+        now = _sha_or_none(photo)
+        if now != sha:
+            how = "went away" if now is None else "changed"
+            return (
+                f"the photo {photo} {how} during the render, after it was read for this "
+                "keyframe: render again, which makes the keyframe from the photo as it is "
+                "then; nothing was sent for it"
+            )
+    return None
+
+
 def _is_picture(path: Path) -> bool:
     """Does `path` hold a picture Pillow reads (its structure checked, `verify`)?"""
     import warnings
@@ -4958,10 +4997,15 @@ class Pipeline:
         try:
             asked, priced = self._keyframe_model_for(model, scene, plan)
             variants = self._keyframe_variants(asked, scene, plan)
+            photos = await asyncio.to_thread(_photos_read, variants)
             if asked.name == "local":
-                return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+                return await self._keyframe_step(
+                    store, asked, priced, variants, scene, plan, res, photos
+                )
             async with self._one_buyer("keyframe", variants[0][1], scene.id):
-                return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+                return await self._keyframe_step(
+                    store, asked, priced, variants, scene, plan, res, photos
+                )
         except FileNotFoundError as e:
             if why := input_gone(e, self.run_dir):
                 raise InputGone(why) from None
@@ -4976,9 +5020,11 @@ class Pipeline:
         scene: Scene,
         plan: Plan,
         res: RenderResult,
+        photos: dict[Path, str | None] | None = None,
     ) -> Path:
         """`_keyframe` once it is the scene's turn: `model` and `priced` as
-        `_keyframe_model_for` gives them, `variants` its requests."""
+        `_keyframe_model_for` gives them, `variants` its requests, `photos` the photos
+        they send as their keys read them (`_photos_read`)."""
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         keys = self._keyframe_reuse_keys(model, scene, plan, variants, store)
         reused = any(store.reusable(scene.id, "keyframe", key) for key in keys)
@@ -5026,6 +5072,7 @@ class Pipeline:
                         priced,
                         same_request=every,
                         keys_before=before.get(key, ()),
+                        photos=photos,
                     )
                     break
                 except InvalidRequest as e:
@@ -5078,10 +5125,13 @@ class Pipeline:
         *,
         same_request: Collection[str] = (),
         keys_before: Sequence[str] = (),
+        photos: dict[Path, str | None] | None = None,
     ) -> None:
         """One keyframe call (with retries); `priced`: the settings that price `model`;
         `same_request`: the keys of the scene's other variants (see `Store.begin`);
-        `keys_before`: this request's keys until 2026-12-04 (`_keyframe_keys_before`)."""
+        `keys_before`: this request's keys until 2026-12-04 (`_keyframe_keys_before`);
+        `photos`: the photos it sends as its key read them, looked at again just before
+        it is sent (`_photo_moved`)."""
         scene_id = req.scene_id
         priced = priced or self.settings
         self._check_stop()
@@ -5130,9 +5180,17 @@ class Pipeline:
             sent = req
             if model.name != "local":
                 sent = replace(req, prompt=prompt_for_aspect(req.prompt, req.aspect))
+
+            async def checked_generate() -> ImageResult:
+                # (the waits for a turn and the budget came since the key read the photos:
+                # one replaced meanwhile is not sent under it, the row refunded)
+                if photos and (moved := await asyncio.to_thread(_photo_moved, photos)):
+                    raise InvalidRequest(moved, provider=model.name, scene_id=scene_id)
+                return await model.generate(sent)
+
             try:
                 with on_result_answered(answered if row is not None else None):
-                    img = await self._settle_errors(row, model.generate(sent), model, keep_key=key)
+                    img = await self._settle_errors(row, checked_generate(), model, keep_key=key)
             except BaseException:
                 if row is not None:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(row, None)

@@ -3756,6 +3756,50 @@ async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it
         assert im.convert("RGB").getpixel((0, 0)) != (0, 216, 0)
 
 
+async def test_a_photo_replaced_before_its_keyframe_is_sent_is_not_sent_under_the_old_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person's photo (a reference of every scene) replaced while the render waited
+    to send keyframes keyed by it: the photo put there was sent under the key of the one
+    read, and with the old photo put back, status said "reuse" of keyframes made from
+    the other (the concurrent-use audit). A scene keyed by the photo read fails saying
+    so, nothing sent for it (its row refunded); the next render makes those from the
+    photo as it is then, and the one after reuses every one."""
+    from tests.media import write_photo
+
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim)
+    reserve = Pipeline._reserve
+    swapped: list[str] = []
+
+    async def meddled_in_wait(self: Pipeline, scene_id: str, stage: str, *a: Any, **kw: Any) -> Any:
+        if stage == "keyframe" and not swapped:  # its request about to be sent
+            swapped.append(scene_id)
+            write_photo(tmp_path / "photos" / "portrait.jpg", (10, 200, 30))
+        return await reserve(self, scene_id, stage, *a, **kw)
+
+    monkeypatch.setattr(Pipeline, "_reserve", meddled_in_wait)
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="keyframes")
+    assert pipe.result is not None and swapped[0] in pipe.result.failed
+    for said in pipe.result.failed.values():
+        assert "portrait.jpg changed during the render" in said, said
+        assert "nothing was sent for it" in said, said
+    n, failed = len(pipe.result.plan.scenes), len(pipe.result.failed)
+    assert sim.stats()["totals"]["images"] == n - failed
+    states = {
+        r["state"] for r in ledger_rows(run, "keyframe") if r["scene_id"] in pipe.result.failed
+    }
+    assert states <= {"refunded"}, states
+    monkeypatch.setattr(Pipeline, "_reserve", reserve)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == n
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == n  # each keyed by the photo it was made from
+
+
 async def test_a_next_keyframe_replaced_before_a_chained_clip_is_sent_is_not_sent(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
