@@ -4110,11 +4110,14 @@ class Pipeline:
         kept = self._kept_plan_key(store, planner)
         edits: tuple[str | None, Plan] | None = None
         backup = plan_path.with_name("plan.previous.yaml")
+        read: bytes | None = None  # plan.yaml as kept before the planner is asked
         if plan_path.exists():
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
             edits = self._edits_before(store, prev, plan_path)
             backup = _keep_previous_plan(plan_path)
+            with contextlib.suppress(OSError):
+                read = backup.read_bytes()
             # named at its copy's line: plan.yaml is the new plan by the time it is read
             unread = _plan_unreadable(backup) if edits is None else None
             if prev is not None and prev.status == "succeeded":
@@ -4284,7 +4287,7 @@ class Pipeline:
 
         try:
             plan, carried, lost = await self._plan_paid(
-                store, attempt, plan_path, basis, planner, paid, edits
+                store, attempt, plan_path, basis, planner, paid, edits, read
             )
         finally:
             for r in paid:
@@ -4335,13 +4338,17 @@ class Pipeline:
         planner: Planner,
         paid: Sequence[int],
         edits: tuple[str | None, Plan] | None = None,
+        read: bytes | None = None,
     ) -> tuple[Plan, list[str], list[str]]:
         """`_plan`'s paid calls (`attempt`, with retries) and the writing of their plan,
         while the calls count as in flight (`_paid_in_flight`); `paid`: the ledger rows
         of the calls `attempt` has let through the gate so far. `edits`: the plan.yaml
         this plan replaces and what its planner made (`_edits_before`), whose hand edits
         are carried where the new plan made the same scene again (`carry_edits`).
-        Returns (the plan written, the edits carried, those not carried)."""
+        `read`: plan.yaml's bytes when it was kept as plan.previous.yaml before the
+        planner was asked (None: there was none), to keep an edit made since
+        (`_keep_edited_meanwhile`). Returns (the plan written, the edits carried, those
+        not carried)."""
         try:
             plan, bills = await with_retry(attempt)
         except (ProviderError, BudgetExceeded, Interrupted, registry.KeyNotSet) as e:
@@ -4362,6 +4369,7 @@ class Pipeline:
             lost = _edit_names(edits)
         try:
             killpoint("plan")
+            self._keep_edited_meanwhile(plan_path, read)
             write_plan(plan, plan_path)
         except BaseException as e:
             for b in bills:
@@ -4398,6 +4406,24 @@ class Pipeline:
         for b in bills:
             await self.gate.settled(b[0])
         return plan, carried, lost
+
+    def _keep_edited_meanwhile(self, plan_path: Path, read: bytes | None) -> None:
+        """Keep plan.yaml as plan.previous.yaml again (`_keep_previous_plan`) when it
+        was edited (or made) while the planner was asked: the new plan was written over
+        the edit, lost (the concurrent-use audit). It is not carried into the new plan
+        (the edits carried are those read before the call): said, with where it is."""
+        try:
+            now = plan_path.read_bytes()
+        except OSError:
+            return  # (none there: nothing to keep)
+        if now == read:
+            return
+        kept = _keep_previous_plan(plan_path)
+        self.reporter.warn(
+            f"{plan_path} was edited while the plan was being made: the new plan is "
+            f"written in its place, and the file as edited is kept as {kept} (copy back "
+            "what you want of it)"
+        )
 
     def _edits_before(
         self, store: Store, prev: Step | None, plan_path: Path

@@ -247,3 +247,32 @@ async def test_a_new_title_saved_with_one_goal_edited_buys_that_goal_s_scene_onl
     assert _bought(before, _paid(sim)) == {"messages": 1, "images": 1, "jobs_created": 1}
     assert res.run_dir == tmp_path / "outputs" / "sim-movie-two"
     assert not first.run_dir.exists()
+
+
+async def test_plan_yaml_edited_while_the_planner_answers_is_kept_not_written_over(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """plan.yaml edited while Claude planned a changed goal: the new plan was written
+    over the edit, which no file held (plan.previous.yaml is copied before the call;
+    the concurrent-use audit). The file as edited is kept as plan.previous.yaml (the
+    copy before it moved to plan.previous.1.yaml), and the render says so."""
+    goals, s, run = await _rendered_and_edited(sim, tmp_path)
+    plan_path = run / "plan.yaml"
+    answer = _claude("two")
+
+    def edited_meanwhile(body: dict[str, Any]) -> dict[str, Any]:
+        plan_path.write_text(plan_path.read_text() + "# my note, written mid-plan\n")
+        return answer(body)
+
+    sim.set_planner(edited_meanwhile)
+    goals.write_text(goals.read_text().replace("Strong and rested", "Strong, calm and rested"))
+    said: list[str] = []
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    pipe.reporter.warn = said.append  # type: ignore[method-assign]
+    await pipe.run(until="plan")
+    assert "# my note, written mid-plan" not in plan_path.read_text()
+    kept = run / "plan.previous.yaml"
+    assert kept.read_text().endswith("# my note, written mid-plan\n")
+    before = (run / "plan.previous.1.yaml").read_text()
+    assert "I wake to the sound of the sea" in before and "mid-plan" not in before
+    assert any("was edited while the plan was being made" in w and str(kept) in w for w in said)
