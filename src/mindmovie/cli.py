@@ -1825,6 +1825,31 @@ def _main(
 NARROW_HELP = 60
 
 
+def _warnings_hide_keys() -> None:
+    """Python warnings printed with provider keys hidden (`config.hide_keys`): an SDK's
+    own warning quotes what an answer held (google-genai's "<text> is not a valid
+    FinishReason"), and one echoing the key was printed whole (the secrets audit)."""
+    import warnings
+
+    from mindmovie.config import hide_keys
+
+    shown = warnings.formatwarning
+    if getattr(shown, "hides_keys", False):
+        return
+
+    def formatwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        return hide_keys(shown(message, category, filename, lineno, line))
+
+    formatwarning.hides_keys = True  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning
+
+
 def main() -> None:
     """The CLI, as `entry.main` (the console script) runs it once the stop signals interrupt."""
     # A path whose name is not UTF-8 (Python decodes its bytes to surrogates) is printed
@@ -1841,6 +1866,7 @@ def main() -> None:
     if reconfigure is not None:
         reconfigure(errors="surrogateescape")
     stop_signals_interrupt()  # as `entry.main` did (for a caller of this main)
+    _warnings_hide_keys()
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     # Under 60 columns (COLUMNS=40) typer's boxed rich help cut option names and their

@@ -766,8 +766,9 @@ class Settings(BaseSettings):
         return ps if ps is not None else ProviderSettings()
 
 
-#: text only a provider's key is: Anthropic's start, and Google's (AIza and 35 more)
-_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}")
+#: text only a provider's key is: Anthropic's start, Google's (AIza and 35 more), and a
+#: Vertex express key's ("AQ." and its body)
+_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}|\bAQ\.[\w.-]{20,}")
 #: a key shorter than this is no real key (tests use "k"): not looked for in messages,
 #: where hiding every "k" would garble them
 _SHORTEST_KEY = 8
@@ -839,7 +840,8 @@ def recorded_settings(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     for ps in (data.get("providers") or {}).values():
         if isinstance(ps, dict) and isinstance(ps.get("base_url"), str):
-            ps["base_url"] = hide_url_secrets(ps["base_url"])
+            # (a key set in the environment, in a parameter of any name: `hide_keys`)
+            ps["base_url"] = hide_keys(ps["base_url"])
     return data
 
 
@@ -874,7 +876,25 @@ def hide_keys(text: str) -> str:
             for key in {os.environ.get(name, "").strip(), dotenv.get(name, "").strip()}:
                 if len(key) >= _SHORTEST_KEY and key in text:
                     text = text.replace(key, f"<the key in {name}, not shown>")
+    text = _hide_proxy_passwords(text)
     return hide_url_secrets(_KEY_SHAPED.sub("<a provider key, not shown>", text))
+
+
+def _hide_proxy_passwords(text: str) -> str:
+    """`text` without the password of a proxy variable's address (`HTTPS_PROXY=
+    http://user:pw@host`), nor any piece of it: one the address rules cannot read (a
+    `#` or `/` in it, `http://u:pa#ss@h`) was shown, and httpx's own words quote a piece
+    of it ("Invalid port: 'pa'", the secrets audit)."""
+    for name, value in os.environ.items():
+        if name.lower() not in ("https_proxy", "http_proxy", "all_proxy") or "@" not in value:
+            continue
+        userinfo = value.split("://", 1)[-1].rsplit("@", 1)[0]
+        secret = userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
+        pieces = {secret, *re.split(r"[:/#?@\s]+", secret)}
+        for piece in sorted(pieces, key=len, reverse=True):
+            if len(piece) >= 4 and piece in text:
+                text = text.replace(piece, NOT_SHOWN)
+    return text
 
 
 class ConfigError(Exception):
@@ -1849,6 +1869,12 @@ def _got(value: Any, path: list[str]) -> str:
 
 #: text shaped as a UUID, as ModelArk's API keys are
 _UUID_SHAPED = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+
+
+def key_shaped(value: str) -> bool:
+    """Is `value` text shaped as an Ark key (`_key_shaped`): a value quoted back by an
+    error (goals.yaml's "got ...") is then not quoted."""
+    return _key_shaped(value)
 
 
 def _key_shaped(value: str) -> bool:

@@ -498,7 +498,7 @@ def _http_check(settings: Settings) -> Check:
                 "http clients", False, f"{problem} (not used by this preset)", False, info=True
             )
         return Check("http clients", False, problem)
-    from mindmovie.config import hide_url_secrets
+    from mindmovie.config import hide_keys
 
     proxies = [f"{k}={v}" for k, v in os.environ.items() if k.lower() in PROXY_VARIABLES and v]
     cert = os.environ.get("SSL_CERT_FILE", "")
@@ -506,7 +506,7 @@ def _http_check(settings: Settings) -> Check:
         f"certificates: {f'SSL_CERT_FILE={cert}' if cert else 'certifi'}; "
         f"proxy: {', '.join(proxies) or 'none'}"
     )
-    return Check("http clients", True, hide_url_secrets(detail))
+    return Check("http clients", True, hide_keys(detail))
 
 
 def _free_space(
@@ -630,8 +630,26 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
             continue
         if used and not is_set:  # what to do, as the other FAIL rows say it
             detail += f"; {_set_key(provider)}"
+        if provider == "anthropic" and (elsewhere := _anthropic_base_url_variable(settings)):
+            detail += elsewhere
         out.append(Check(f"key {provider}", is_set or not used, detail, required=used))
     return out
+
+
+def _anthropic_base_url_variable(settings: Settings) -> str:
+    """Where the planner's calls, the key with them, go when ANTHROPIC_BASE_URL is set
+    and providers.anthropic.base_url is not (the anthropic SDK reads the variable then):
+    they went there without a word, as google-genai's GOOGLE_*_BASE_URL did (the secrets
+    audit; `_google_mode` says that one). '' when not so."""
+    from mindmovie.config import hide_keys
+
+    value = os.environ.get("ANTHROPIC_BASE_URL", "").strip()
+    if not value or settings.provider_settings("anthropic").base_url is not None:
+        return ""
+    return (
+        f"; calls go to {hide_keys(value)} (ANTHROPIC_BASE_URL, which the anthropic SDK "
+        "reads when providers.anthropic.base_url is null)"
+    )
 
 
 def _set_key(provider: str) -> str:

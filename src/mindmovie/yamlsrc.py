@@ -222,7 +222,30 @@ _KEY_SHOWN = 60
 
 def _key(name: str) -> str:
     """A key as a message names it: cut short past `_KEY_SHOWN` characters."""
-    return name if len(name) <= _KEY_SHOWN else name[: _KEY_SHOWN - 3] + "..."
+    return _cut(name, _KEY_SHOWN)
+
+
+def _cut(text: str, limit: int = 40, *, tail: bool = False) -> str:
+    """`text` as a message quotes it: a provider key in it hidden (`config.hide_keys`),
+    then cut to `limit` characters (`tail`: its end kept). Cut first, a Google key lost
+    the characters its shape is found by (AIza and 35 more), and the message showed 36
+    of its 39 (the secrets audit)."""
+    from mindmovie.config import hide_keys
+
+    text = hide_keys(text)
+    if len(text) <= limit:
+        return text
+    start, end = len(text) + 3 - limit, limit - 3
+    for m in _HIDDEN.finditer(text):  # (what is hidden is said whole: "not s..." was not)
+        if m.start() < start < m.end():
+            start = m.start()
+        if m.start() < end < m.end():
+            end = m.end()
+    return "..." + text[start:] if tail else text[:end] + "..."
+
+
+#: what `config.hide_keys` puts where a key was ("<the key in ANTHROPIC_API_KEY, not shown>")
+_HIDDEN = re.compile(r"<[^<>]{0,80}not shown>")
 
 
 def format_loc(loc: Sequence[str | int]) -> str | None:
@@ -645,7 +668,7 @@ def missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
                     continue
             except yaml.YAMLError:
                 continue
-            shown = fixed.strip() if len(fixed.strip()) <= 40 else fixed.strip()[:37] + "..."
+            shown = _cut(fixed.strip())
             return Problem(n + 1, None, f"invalid YAML: {what}: write {shown}")
     return None
 
@@ -1112,14 +1135,14 @@ def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
     for loc, comment in doc.comments.items():
         if not hashtag_like(comment):
             continue
-        shown = comment if len(comment) <= 40 else comment[:37] + "..."
+        shown = _cut(comment)
         notes.append(
             f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
             f"comment, so this is left empty; to make it the text, quote it: {_quoted(shown)}"
         )
     for loc, (value, comment) in doc.cut.items():
-        shown = comment if len(comment) <= 40 else comment[:37] + "..."
-        read = value if len(value) <= 40 else "..." + value[-37:]
+        shown = _cut(comment)
+        read = _cut(value, tail=True)
         notes.append(
             f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
             f"comment, so this is only {read!r}; to keep the whole line, quote it: "
@@ -1238,8 +1261,12 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, str):
+        from mindmovie.config import key_shaped
+
+        if key_shaped(value):  # (an Ark key, a UUID: no shape of its own to hide by)
+            return "text shaped as a key (not shown: keys belong in the environment)"
+    return _cut(repr(value))
 
 
 def _allowed(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
@@ -1382,7 +1409,7 @@ def problems_from_validation(
         message = _friendly(err, model)
         if (comment := doc.comments.get(loc)) and message.startswith("has no value"):
             # `vision: #1 in my field` said "write one after the colon": one was written
-            shown = comment if len(comment) <= 40 else comment[:37] + "..."
+            shown = _cut(comment)
             message = (
                 f"has no value: YAML reads {shown!r} as a comment; to make it the text, "
                 f"quote it: {_quoted(shown)}"

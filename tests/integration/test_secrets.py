@@ -391,3 +391,62 @@ def test_an_ark_key_written_as_a_provider_s_settings_is_not_said_back(tmp_path: 
             args, r.stdout, r.stderr)  # fmt: skip
         assert "not shown" in r.stdout + r.stderr, (args, r.stdout, r.stderr)
         _check(r)
+
+
+def test_keys_cut_short_typed_elsewhere_or_in_a_proxy_are_not_said_back(tmp_path: Path) -> None:
+    """The secrets audit: a Google key typed as goals.yaml's `goals:` was quoted cut to 37
+    characters (AIza and 33 more: no longer its shape, 36 of its 39 shown); a Vertex
+    express key ("AQ.") and an Ark key (a UUID) typed where a value goes were quoted
+    whole; a proxy password holding a `#` was shown by the http check, and httpx's words
+    quoted a piece of it. None is shown now. And ANTHROPIC_BASE_URL, which sends the
+    planner's calls (the key with them) elsewhere, is said by doctor."""
+    google = ("AIzaSy" + MARK + "0123456789abcdefghijklmnop")[:39]
+    express = f"AQ.Ab8R{MARK}cccccccccccccccccccc"
+    ark = "3f6c1a2b-9e21-4c5a-8d4f-7b10c0ffee42"
+    goal = "title: T\ngoals:\n  - category: health\n    vision: v\n"
+    (tmp_path / "goals.yaml").write_text(goal)
+    (tmp_path / "g.yaml").write_text(f"title: T\ngoals: {google}\n")
+    (tmp_path / "x.yaml").write_text(f"title: T\ngoals: {express}\n")
+    (tmp_path / "u.yaml").write_text(f"{goal}    scenes: {ark}\n")
+    for args in (
+        ["plan", "g.yaml"],
+        ["plan", "x.yaml"],
+        ["render", "goals.yaml", "--fps", express],
+    ):
+        r = _mindmovie(tmp_path, *args)
+        assert r.returncode == 2 and "not shown" in r.stderr, (args, r.stderr)
+        _check(r)
+    r = _mindmovie(tmp_path, "plan", "u.yaml")
+    assert r.returncode == 2 and "shaped as a key" in r.stderr and ark not in r.stderr, r.stderr
+    proxy = {"HTTPS_PROXY": f"http://u:{MARK}#{MARK}x@h"}
+    (tmp_path / "c.yaml").write_text("preset: byteplus\n")
+    r = _mindmovie(tmp_path, "doctor", "-c", "c.yaml",
+                   env={**proxy, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9/"})  # fmt: skip
+    assert "http clients" in r.stdout and "not shown" in r.stdout, r.stdout
+    _check(r)
+    assert "calls go to http://127.0.0.1:9/ (ANTHROPIC_BASE_URL" in " ".join(r.stdout.split())
+
+
+def test_key_hiding_comes_before_a_cut_and_covers_warnings_and_recorded_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error page cut to 300 characters before its keys were hidden kept 26 of an Ark
+    key's 36 characters; a Python warning (google-genai's "<answer text> is not a valid
+    FinishReason") was printed as it came; run.db's settings kept a key set in the
+    environment written into a base_url under a parameter not named as a secret."""
+    import warnings
+
+    from mindmovie import cli
+    from mindmovie.config import Settings, recorded_settings
+    from mindmovie.providers.base import ANSWER_TEXT_CHARS, answer_text
+
+    key = f"3f6c1a2b-{MARK}-4c5a-8d4f-7b10c0ffee42"
+    monkeypatch.setenv("ARK_API_KEY", key)
+    page = "<html><body>" + "x" * (ANSWER_TEXT_CHARS - 60) + f" Bearer {key}</body></html>"
+    assert key[:9] not in answer_text(page, "text/html")
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    cli._warnings_hide_keys()
+    shown = warnings.formatwarning(f"{key} is not a valid FinishReason", UserWarning, "x.py", 1)
+    assert MARK not in shown and "not a valid FinishReason" in shown
+    s = Settings.model_validate({"providers": {"byteplus": {"base_url": f"http://h/?q={key}"}}})
+    assert MARK not in str(recorded_settings(s))

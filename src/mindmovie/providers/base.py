@@ -162,9 +162,12 @@ def answer_charset(content: bytes, declared: str | None) -> str | None:
 def answer_text(text: str, content_type: str = "") -> str:
     """An error answer's text as one readable line: an HTML page (a proxy's) as its
     words without tags, whitespace collapsed, at most ANSWER_TEXT_CHARS characters."""
+    from mindmovie.config import hide_keys
+
     if "html" in content_type.lower() or text.lstrip()[:1] == "<":
         text = html.unescape(_TAG.sub(" ", text))
-    text = " ".join(text.split())
+    # keys hidden before the cut: one cut there was no longer found (the secrets audit)
+    text = hide_keys(" ".join(text.split()))
     if len(text) > ANSWER_TEXT_CHARS:
         text = text[: ANSWER_TEXT_CHARS - 1].rstrip() + "\u2026"
     return text
@@ -279,7 +282,7 @@ def _http_setup_why(e: Exception) -> str:
     name and password hidden), what is wrong, the fix."""
     import os
 
-    from mindmovie.config import hide_url_secrets
+    from mindmovie.config import hide_keys
 
     cert = os.environ.get("SSL_CERT_FILE", "")
     if cert and isinstance(e, OSError):  # (ssl.SSLError is one: a file that is no PEM)
@@ -299,7 +302,7 @@ def _http_setup_why(e: Exception) -> str:
         )
     else:
         why = f"the providers' HTTP clients cannot be made ({type(e).__name__}: {e})"
-    return hide_url_secrets(f"{proxies}: {why}" if proxies else why)
+    return hide_keys(f"{proxies}: {why}" if proxies else why)
 
 
 def raised_in(e: BaseException, functions: frozenset[str]) -> bool:
