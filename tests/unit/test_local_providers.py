@@ -245,6 +245,13 @@ AFFIRMATION_TABLE = [
     ("  ...Going to the gym daily!!!  ", "I go to the gym daily"),
     ('"Write a novel."', "I write a novel"),
     ("1. Run a marathon", "I run a marathon"),
+    ("- Run a marathon", "I run a marathon"),
+    ("• Run a marathon", "I run a marathon"),
+    # a sign that is the meaning, not a list marker (the text audit: "-10 kg" was "10 kg")
+    ("-10 kg by summer", "I have -10 kg"),
+    ("#1 bestseller on Amazon", "I have #1 bestseller on Amazon"),
+    (">100 paying clients", "I have >100 paying clients"),
+    ("*Run* every day", "I run every day"),
     # written as already done: said as done, in the present ("I have ...", "I am ...")
     ("I got promoted", "I am promoted"),
     ("Got promoted to lead designer", "I am promoted to lead designer"),
@@ -2464,8 +2471,10 @@ def _english_pin_outputs() -> list[str]:
 # 4d658ce's outputs for them (run once): sha256 of the outputs joined by newlines; since
 # then one change on purpose: a name English capitalises mid-sentence keeps its capital
 # at the line's start (`_PROPER`, a digit: "I enjoy Sunday roast with Oma", "Swahili
-# lessons", "Polish lessons", "F1 in Monaco", "Scottish Highlands"; they were lower-case)
-_ENGLISH_PIN = "75a3053b9a80188511092d3c151e21a9eb8febe7975c38449280e571d571b6f6"
+# lessons", "Polish lessons", "F1 in Monaco", "Scottish Highlands"; they were lower-case),
+# and "by summer" (by or before a season, ending the line) is a deadline dropped as "by
+# next summer" was ("I am engaged by summer" is "I am engaged")
+_ENGLISH_PIN = "e48b0e39c6f2fc16ead34e0b6d763130f719a646ca14938dc8c1b89df9f402c6"
 
 
 def test_english_goals_are_planned_as_at_4d658ce() -> None:

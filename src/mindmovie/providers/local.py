@@ -102,7 +102,8 @@ _DEADLINE = re.compile(
     r",?\s+(?:by|before|within|in)\s+(?:the\s+end\s+of\s+)?(?:the\s+age\s+of\s+|age\s+)?"
     r"(?:\d{2,4}|next\s+(?:year|summer|spring|autumn|fall|winter)|this\s+year|"
     r"\d+\s+(?:years?|months?|weeks?))\b"
-    r"|,?\s+(?:next|this)\s+(?:year|summer|spring|autumn|fall|winter)$",
+    r"|,?\s+(?:next|this)\s+(?:year|summer|spring|autumn|fall|winter)$"
+    r"|,?\s+(?:by|before)\s+(?:the\s+)?(?:summer|spring|autumn|fall|winter)$",
     re.I,
 )
 _TRAILING_STOPWORDS = _words(
@@ -566,16 +567,24 @@ def _shorten(text: str, limit: int = MAX_AFFIRMATION) -> str:
 
 
 _QUOTES_AND_STOPS = " \"'“”‘’«».,;:!?…"
+#: Markdown's emphasis of a word or words (`*Run*`, `**every** day`, `_now_`): its marks
+#: are no words to show
+_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}([^\s*](?:[^*]*[^\s*])?)\*{1,2}(?![\w*])")
 
 
 def _clean(text: str) -> str:
     """The goal line's first sentence, without list markers, quotes, edge punctuation or a
     deadline ("by 2027"): the affirmation speaks as if it is already true."""
     s = " ".join(text.split())
-    s = re.sub(r"^(?:[-–—•*>#~]+\s*|\d{1,2}[.)]\s+)+", "", s)
-    s = _first_sentence(s.lstrip(_QUOTES_AND_STOPS + "-–—•*>#~"))
+    # a list marker is one with a space after it (a bullet, any way): "-10 kg by summer",
+    # "#1 bestseller", ">100 clients" and "~10k steps" lost the sign that is their meaning
+    # ("I have 10 kg"), and "*Run* every day" kept one asterisk of its emphasis
+    s = re.sub(r"^(?:[-–—*>#~]+\s+|•+\s*|\d{1,2}[.)]\s+)+", "", s)
+    s = _EMPHASIS.sub(r"\1", s)
+    s = _first_sentence(s.lstrip(_QUOTES_AND_STOPS + "–—•"))
     s = _DEADLINE.sub("", s)
-    return _closed_quotes(s.strip(_QUOTES_AND_STOPS + "-–—"))
+    # (a leading "-" is a minus sign by now: the list markers are gone)
+    return _closed_quotes(s.strip(_QUOTES_AND_STOPS + "–—").rstrip(_QUOTES_AND_STOPS + "-"))
 
 
 #: a quote's closing mark by its opening one (German opens with „ and closes with “)
@@ -768,7 +777,7 @@ def _affirm(s: str) -> str:
         return "I love that " + _lower_first(s)  # "Life is good", "Change is good"
     if w0 in _QUANTITY:
         return "I have " + _lower_first(s)  # "More time with family", "No debt"
-    if re.match(r"^[$£€¥]?\d", w0):
+    if re.match(r"^[-+~>#≈]?[$£€¥]?\d", w0):  # (a sign kept: "-10 kg", ">100", "#1")
         if re.search(r"\b(?:a|per|an)\s+(?:year|month|week|hour)\b|annually|/(?:yr|year)", s):
             return "I earn " + s  # "$100k a year"
         if any(_is_comparative(w) for w in words) or re.search(r"\byears?\s+old\b", s):
@@ -1426,7 +1435,9 @@ def _feelings_line(feelings: str) -> str:
         return _english_key(s)
     parts = [p.strip() for p in re.split(r",|;|\band\b|&|/", s) if p.strip()]
     parts = [re.sub(r"^(?:feeling|feel)\s+", "", p, flags=re.I) for p in parts]
-    parts = [_lower_first(p) for p in parts if p][:4]
+    # (an item with no word, "🙏": the cards leave it out, and "alive, and grateful" was
+    # shown; the text audit)
+    parts = [_lower_first(p) for p in parts if any(c.isalnum() for c in p)][:4]
     if not parts:
         return ""
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
