@@ -153,6 +153,30 @@ def test_an_emoji_is_drawn_as_nothing_not_as_a_box(no_emoji_font: None) -> None:
     assert np.array_equal(np.asarray(cards.overlay_image("I am grateful 🙏", size)), plain)
 
 
+@pytest.mark.parametrize(
+    ("text", "drawn"),
+    [
+        ("I feel alive, 🙏, grateful", "I feel alive, grateful"),
+        ("🙏🙏, joy", "joy"),
+        ("I🙏you", "I you"),
+        ("Love🇯🇵Japan", "Love Japan"),
+        ("Thanks 🙏.", "Thanks."),
+        ("Je suis libre ! 🙏", "Je suis libre !"),
+        ("I love you, 🙏", "I love you"),
+    ],
+)
+def test_a_text_with_emoji_left_out_reads_as_a_sentence(
+    no_emoji_font: None, text: str, drawn: str
+) -> None:
+    """The text audit: an emoji left out glued the words beside it ("Iyou") and left its
+    list item's comma ("I feel alive, , grateful" shown as "alive, and grateful" by
+    the offline planner's line). What is left reads as the sentence without it."""
+    from mindmovie.providers.local import _feelings_line
+
+    assert cards.drawn_text(text) == drawn
+    assert _feelings_line("alive, 🙏, grateful") == "I feel alive and grateful"
+
+
 def test_an_affirmation_of_emoji_only_has_no_overlay(no_emoji_font: None, tmp_path: Path) -> None:
     assert cards.overlay_box("🙏 ✨", (320, 180)) is None
     assert cards.render_overlay(tmp_path / "o.rgba", "🙏 ✨", (320, 180)) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,24 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch)[0] == "M"
 
 
+#: where `_drop_pictographs` left a pictograph out, until `_tidied` reads it
+_GONE = "\x00"
+_LIST_MARK = "[,;、，]"
+
+
+def _tidied(line: str) -> str:
+    """`line` with the places pictographs were left out of (`_GONE`) mended: between two
+    words a space ("I🙏you" was "Iyou", "Love🇯🇵Japan" "LoveJapan"), before a stop
+    nothing, an item of a list that was one gone with its comma ("alive, 🙏, grateful"
+    was "alive, , grateful"; "🙏, joy" ", joy"). Text around that was not left out
+    stays as written (a French space before "!" too)."""
+    line = re.sub(rf"({_LIST_MARK})\s*{_GONE}+\s*{_LIST_MARK}", r"\1", line)
+    line = re.sub(rf"^\s*{_GONE}+\s*{_LIST_MARK}\s*", "", line)
+    line = re.sub(rf"\s*{_LIST_MARK}?\s*{_GONE}+\s*{_LIST_MARK}?\s*$", "", line)
+    line = re.sub(rf"\s*{_GONE}+\s*(?=[.,!?;:…)\]」』。、，！？])", "", line)
+    return line.replace(_GONE, " ")
+
+
 def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
     """`text` without its pictographic clusters that have a character of `lacks`, and
     without the marks of `lacks` on a letter not of `lacks`; and those characters (each
@@ -192,6 +211,7 @@ def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
                 base_drawn = cl[0] not in lacks
             elif _pictographic(cl) and any(c in lacks for c in cl):
                 dropped.update(dict.fromkeys(c for c in cl if _needs_glyph(c)))
+                kept.append(_GONE)  # (where it was: `_tidied`)
             elif len(cl) == 1 and cl in lacks and _is_mark(cl) and base_drawn:
                 # an accent the font lacks, on a letter it draws: the letter shows bare
                 # (a box beside it read as part of the word); one on a letter it lacks
@@ -203,7 +223,7 @@ def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
                     base_drawn = cl[0] not in lacks
         new = "".join(kept)
         if new != line:
-            new = " ".join(new.split())  # no double, leading or trailing space
+            new = " ".join(_tidied(new).split())  # no double, leading or trailing space
             if not new and line.strip():
                 if not end and lines:  # the last line: gone with the break before it
                     lines[-1] = (lines[-1][0], "")
