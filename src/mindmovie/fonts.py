@@ -210,7 +210,9 @@ def font_files() -> tuple[str, ...]:
                     continue
                 path = os.path.join(folder, name)
                 real = os.path.realpath(path)
-                if real in seen:
+                if real in seen or not os.path.isfile(real):
+                    # (a FIFO named *.ttf: opened, the render waited on it for ever,
+                    # after a paid plan; a dangling link or a folder: nothing to read)
                     continue
                 seen.add(real)
                 out.append(path)

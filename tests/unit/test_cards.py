@@ -628,6 +628,24 @@ def test_letters_no_listed_font_has_are_drawn_with_an_installed_font_that_has_th
     assert cards.missing_glyphs(cards.drawn_text(ARMENIAN), path) == ""
 
 
+def test_a_fifo_or_folder_named_as_a_font_is_passed_over_not_waited_on(
+    font_folder: Callable[[str], str],
+) -> None:
+    """A FIFO named Broken.ttf in a font folder (the text audit): opened as a font for
+    letters no listed font has, the render waited on it for ever, after its plan was
+    made (and paid). Only regular files are font files."""
+    import os
+
+    from mindmovie import fonts
+
+    fifo = Path(font_folder("Real-Regular.ttf")).with_name("AAA-Broken.ttf")
+    os.mkfifo(fifo)
+    (fifo.parent / "AAB-Folder.ttf").mkdir()
+    fonts.forget_found()
+    assert [Path(p).name for p in fonts.font_files()] == ["Real-Regular.ttf"]
+    assert cards.face_for(ARMENIAN).endswith("/Real-Regular.ttf")
+
+
 def test_a_font_named_for_the_script_is_taken_before_other_files(
     font_folder: Callable[[str], str],
 ) -> None:
