@@ -872,6 +872,19 @@ def _photo_moved(read: dict[Path, str | None]) -> str | None:
     return None
 
 
+#: the most letters a warning of letters no font has lists (`_letters`)
+LETTERS_SAID = 24
+
+
+def _letters(chars: str) -> str:
+    """The letters a warning says no font has, quoted: the first `LETTERS_SAID`, then how
+    many more. A 1,990-letter Chinese affirmation gave one line of 5,840 characters
+    listing each (the text audit)."""
+    if len(chars) <= LETTERS_SAID:
+        return repr(chars)
+    return f"{chars[:LETTERS_SAID]!r} and {len(chars) - LETTERS_SAID} other letters"
+
+
 def _is_picture(path: Path) -> bool:
     """Does `path` hold a picture Pillow reads (its structure checked, `verify`)?"""
     import warnings
@@ -6548,8 +6561,9 @@ class Pipeline:
             names = [n for n, c, _ in lacking if c == lacks]
             if names := self._not_told("boxes", lacks, names):
                 self.reporter.warn(
-                    f"{name_some(names)}: no font on this machine has {lacks!r}: shown as "
-                    "boxes in the movie (install a font that has them, then render again)"
+                    f"{name_some(names)}: no font on this machine has {_letters(lacks)}: "
+                    "shown as boxes in the movie (install a font that has them, then "
+                    "render again)"
                 )
         faces = {name: face_for(shown) for name, shown in items}
         for lacks, face in dict.fromkeys((c, faces[n]) for n, _, c in lacking if c):
@@ -6559,7 +6573,8 @@ class Pipeline:
             its = f"({os.path.basename(face)})" if face else "is Pillow's built-in font, which"
             if names := self._not_told("boxes in its font", f"{lacks} {face}", names):
                 self.reporter.warn(
-                    f"{name_some(names)}: {lacks!r} shown as boxes in the movie: a text is "
+                    f"{name_some(names)}: {_letters(lacks)} shown as boxes in the movie: a "
+                    "text is "
                     f"drawn in one font, and the one with its other letters {its} lacks "
                     "these (install a font that has all of them, e.g. GNU FreeFont's "
                     "FreeSerif, or leave them out, then render again)"

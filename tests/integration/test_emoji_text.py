@@ -97,6 +97,18 @@ def test_plan_warns_which_letters_no_font_has_before_anything_is_paid_for(
     ], rep.warnings
 
 
+def test_a_long_text_s_letters_no_font_has_are_said_in_a_short_line() -> None:
+    """A 1,990-letter Chinese affirmation on a machine without a CJK font was warned of in
+    one line of 5,840 characters, each letter listed (the text audit): the first ones,
+    then how many more."""
+    from mindmovie.pipeline import LETTERS_SAID, _letters
+
+    chars = "".join(chr(0x4E00 + i) for i in range(1990))
+    said = _letters(chars)
+    assert len(said) < 100 and said.endswith(f"and {1990 - LETTERS_SAID} other letters"), said
+    assert _letters("我很健康") == "'我很健康'"
+
+
 def test_many_items_missing_the_same_characters_are_one_warning_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_emoji_font: None
 ) -> None:
