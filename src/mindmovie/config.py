@@ -983,6 +983,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         UTF16_TEXT,
         binary_kind,
         error_line,
+        indicator_hint,
         missing_space,
         nesting_problem,
         not_text,
@@ -1037,9 +1038,10 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         # `!!python/name:x`, `!mine`: "could not determine a constructor", no setting named
         _refuse_problems(text, path, "unsupported YAML tag")
         # `title: 'I'm in'`: a quote inside a quoted value, goals.yaml's hint too
-        hint = (quote_hint(e, text) if isinstance(e, yaml.MarkedYAMLError) else "") or yaml_hint(
-            problem
-        )
+        hint = ""
+        if isinstance(e, yaml.MarkedYAMLError):  # (`affirmation: @work`: quote it)
+            hint = quote_hint(e, text) or indicator_hint(e, text)
+        hint = hint or yaml_hint(problem)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem}){hint}") from None
     except (ValueError, TypeError, LookupError, AttributeError):
         # PyYAML's int() of a number longer than Python converts, or a value its explicit

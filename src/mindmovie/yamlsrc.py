@@ -560,6 +560,41 @@ def quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
     return ""
 
 
+#: a key's value that starts with one of YAML's own marks (`affirmation: [Draft] I am
+#: rich`, `@work`, `|dream`, `*Run*`): YAML reads the mark, not text
+_INDICATOR_VALUE = re.compile(r"^(\s*(?:- +)?)([^\s#'\"\[{][^:#]*?):[ \t]+([\[{@`%|>,?&*!].*?)\s*$")
+
+
+def indicator_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """'; ...' when the line of the error is a key whose value starts with one of YAML's
+    own marks (`_INDICATOR_VALUE`), else ''. PyYAML's words named a syntax the person
+    never meant ("found character '@' that cannot start any token", "expected <block
+    end>", which got the hint to line up keys that were lined up; the text audit)."""
+    if "quoted" in str(exc.context or ""):
+        return ""  # (inside quotes already: `["C:\Users\me.jpg"]`'s escape, `ESCAPE_HINT`)
+    lines = text.splitlines()
+    for mark in (exc.problem_mark, exc.context_mark):
+        if mark is None or not 0 <= mark.line < len(lines):
+            continue
+        m = _INDICATOR_VALUE.match(lines[mark.line])
+        if m is None:
+            continue
+        key, value = m.group(2), m.group(3)
+        if "flow" in str(exc.context or "") and value[0] in "[{":
+            # (`photos: [a.jpg, b.jpg`: a list not closed, or text)
+            what = "list" if value[0] == "[" else "mapping"
+            close = "]" if value[0] == "[" else "}"
+            return (
+                f"; a value that starts with {value[0]!r} is a YAML {what}, closed with "
+                f"{close!r}; if it is text, quote it ({key}: {_quoted(value)})"
+            )
+        return (
+            f"; a value that starts with {value[0]!r} is read as YAML's own syntax, not "
+            f"text: quote it ({key}: {_quoted(value)})"
+        )
+    return ""
+
+
 #: a line whose key has no space after its colon (`vision:Strong`, YAML's plain text
 #: "vision:Strong", not a key) or whose list dash has none (`-category: health`)
 _NO_SPACE = (
@@ -710,7 +745,7 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
             cm = exc.context_mark
             at = f" at line {cm.line + 1}" if cm is not None and cm.line + 1 != line else ""
             msg += f" ({exc.context}{at})"
-        msg += quote_hint(exc, text) or yaml_hint(msg)
+        msg += quote_hint(exc, text) or indicator_hint(exc, text) or yaml_hint(msg)
         return Problem(line, None, msg)
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1

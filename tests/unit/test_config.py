@@ -714,7 +714,9 @@ def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
         ),
         (  # the end of the file is marked past its last line: the last line is named
             "output:\n  fps: 24\nx: [1, 2\n\n",
-            "3: not valid YAML (expected ',' or ']', but got '<stream end>')",
+            "3: not valid YAML (expected ',' or ']', but got '<stream end>'); a value that "
+            "starts with '[' is a YAML list, closed with ']'; if it is text, quote it (x: "
+            '"[1, 2")',
         ),
     ],
 )

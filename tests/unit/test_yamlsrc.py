@@ -108,6 +108,32 @@ def test_the_yaml_errors_of_hand_written_mistakes_say_what_to_do(text: str, hint
 
 
 @pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("[Draft] I am rich", "starts with '[' is read as YAML's own syntax"),
+        ("{Name} is free", "starts with '{'"),
+        ("@work every day", "starts with '@'"),
+        ("`code` daily", "starts with '`'"),
+        ("%100 sure", "starts with '%'"),
+        ("|pipe dream", "starts with '|'"),
+        (",comma", "starts with ','"),
+        ("*alias text", "starts with '*'"),
+        ("[a.jpg, b.jpg", "is a YAML list, closed with ']'"),
+    ],
+)
+def test_a_value_starting_with_a_yaml_mark_is_said_to_need_quotes(value: str, said: str) -> None:
+    """A value starting with one of YAML's own marks (the text audit): PyYAML's words named
+    a syntax never meant ("found character '@' that cannot start any token"), and
+    "expected <block end>" got the hint to line up keys that were lined up."""
+    text = f"title: T\ngoals:\n  - category: c\n    affirmation: {value}\n"
+    with pytest.raises(SourceError) as err:
+        parse_yaml(text, Path("x.yaml"))
+    msg = err.value.message
+    assert said in msg and f"quote it (affirmation: {value!r}".replace("'", '"') in msg, msg
+    assert "line up" not in msg and msg.count("; a ") == 1, msg
+
+
+@pytest.mark.parametrize(
     ("text", "line", "said"),
     [
         ("title: T\ngoals:\n  - category: c\n    vision:Strong\n", 4, "write vision: Strong"),
