@@ -462,6 +462,16 @@ def test_a_line_does_not_break_at_a_no_break_space() -> None:
     assert np.array_equal(np.asarray(cards.card_image("Merci\u00a0!", size, "title")), plain)
 
 
+def test_a_line_breaks_at_a_zero_width_space_before_inside_a_word() -> None:
+    """A zero width space marks where a word may break with nothing shown (Thai writes one
+    between its words): "...Donaudampf\u200bschifffahrt..." broke mid-letters beside it
+    (the text audit). It is a break, and draws as nothing."""
+    f = cards.font(20)
+    text = "Donaudampf\u200bschifffahrt"
+    lines = cards._wrap(text, f, cards._width(f, "Donaudampfsch") + 1)
+    assert [line.replace("\u200b", "") for line in lines] == ["Donaudampf", "schifffahrt"]
+
+
 SOFT = (
     "Ich bin Donau\u00addampf\u00adschiff\u00adfahrts\u00adgesellschafts\u00adkapitän und glücklich"
 )

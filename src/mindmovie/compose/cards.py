@@ -318,8 +318,13 @@ def _ideographic(ch: str) -> bool:
     return not hangul and unicodedata.category(ch)[0] in "LPN"
 
 
+#: where a person (or Thai text, between its words) marks a break with nothing shown
+ZERO_WIDTH_SPACE = "\u200b"
+
+
 def _units(word: str) -> list[str]:
-    """`word` (a run without spaces) cut where a line may break inside it: between
+    """`word` (a run without spaces) cut where a line may break inside it: after a zero
+    width space (a long word broke mid-letters beside one, the text audit), between
     Chinese or Japanese characters (`_ideographic`), not before a closing mark or after
     an opening one (`_NO_LINE_START`, `_NO_LINE_END`). Other words are one unit. A
     sentence of Chinese is one "word" to `str.split`: it was shrunk to fit one line
@@ -328,7 +333,7 @@ def _units(word: str) -> list[str]:
     start = 0
     for i in range(1, len(word)):
         a, b = word[i - 1], word[i]
-        if (
+        if a == ZERO_WIDTH_SPACE or (
             (_ideographic(a) or _ideographic(b))
             and b not in _NO_LINE_START
             and a not in _NO_LINE_END
