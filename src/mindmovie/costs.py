@@ -585,9 +585,15 @@ def estimate_planner(settings: Settings, goals: Goals) -> CallEstimate:
         return _local("planner")
     options = plan_options(settings)
     input_tokens, output_tokens, chars = planner_tokens(goals, options)
+    scenes = sum(g.scenes or max(1, options.scenes_per_goal) for g in goals.goals)
+    from mindmovie.providers.anthropic import configured_max_tokens, planner_max_tokens
+
+    # (no answer is billed past its max_tokens: 180 scenes were priced at 45,100 output
+    # tokens of a call that asked for 16,000, and a budget that fits the call refused)
+    most = configured_max_tokens(settings.planner.options) or planner_max_tokens(scenes)
+    output_tokens = min(output_tokens, most)
     rates = spec.price.rates
     usd = spec.price.tokens_usd(input_tokens, output_tokens)
-    scenes = sum(g.scenes or max(1, options.scenes_per_goal) for g in goals.goals)
     text = (
         f"~{input_tokens:,} input tokens × {_rate(rates['input'])}/1M + "
         f"~{output_tokens:,} output tokens × {_rate(rates['output'])}/1M"

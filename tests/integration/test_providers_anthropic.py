@@ -679,6 +679,36 @@ async def test_max_tokens_on_the_wire_is_the_one_the_budget_holds(
     assert configured == 1234
 
 
+async def test_a_big_plan_has_room_for_its_scenes_and_a_model_s_own_ceiling_is_kept(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The scale audit: max_tokens was at most 16,000, and a plan of more than ~60 scenes
+    (200-260 tokens a scene) was cut off there, billed, and failed at every render;
+    goals.yaml allows 180. It has room for 180 scenes now, up to 64,000; a model whose
+    most is lower says so in a 400 (billed nothing), and the call goes again at it. The
+    estimate prices no more output than the call asks for."""
+    from mindmovie import costs
+    from mindmovie.config import load_settings
+    from mindmovie.providers.anthropic import PLANNER_MAX_OUTPUT, planner_max_tokens
+
+    assert planner_max_tokens(60) == 22500 and planner_max_tokens(180) == PLANNER_MAX_OUTPUT
+    asked = planner_max_tokens(3)  # 2 + 1 scenes
+    sim.set_planner(good_plan)
+    sim.add_fault("http", path=MESSAGES, status=400, message=f"max_tokens: {asked} > 2000, "
+                  "which is the maximum allowed number of output tokens for claude-x")  # fmt: skip
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert len(plan.scenes) == 3
+    assert [r["body"]["max_tokens"] for r in sim.requests(path=MESSAGES)] == [asked, 2000]
+    big = Goals(title="T", goals=[Goal(category="health", vision="v", scenes=6)] * 30)
+    settings = load_settings(overrides={"preset": "byteplus"}, env={})
+    out = costs.estimate_planner(settings, big).inputs["output_tokens"]
+    assert out == costs.OUTPUT_TOKENS_BASE + 180 * costs.OUTPUT_TOKENS_PER_SCENE <= 64000
+    capped = load_settings(
+        overrides={"preset": "byteplus", "planner": {"options": {"max_tokens": 9000}}}, env={}
+    )
+    assert costs.estimate_planner(capped, big).inputs["output_tokens"] == 9000
+
+
 async def test_usage_is_that_of_the_last_plan_only(sim: SimServer, goals: Goals) -> None:
     """One planner object plans twice (a re-plan): last_usage and last_calls are those
     of the second plan, not both summed, or the second plan would be billed twice."""

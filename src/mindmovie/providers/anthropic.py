@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -405,8 +406,32 @@ def _their_closing(value: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------- the planner
 def planner_max_tokens(scenes: int) -> int:
     """max_tokens of a plan call with `scenes` scenes: room for every scene's prompts, and
-    the most output Claude can bill for the call (the budget holds that much)."""
-    return min(16000, 1500 + 350 * scenes)
+    the most output Claude can bill for the call (the budget holds that much), up to
+    `PLANNER_MAX_OUTPUT`. It was at most 16,000: a plan of more than ~60 scenes (Claude
+    writes 200-260 tokens a scene, `costs.OUTPUT_TOKENS_PER_SCENE`; goals.yaml allows
+    180) was cut off there, billed, and failed at every render (the scale audit)."""
+    return min(PLANNER_MAX_OUTPUT, 1500 + 350 * scenes)
+
+
+#: the most output a plan call asks for unless planner.options.max_tokens says: what the
+#: current Claude models write at most (64,000 for Sonnet 4.5 and Haiku 4.5, Anthropic's
+#: models overview). A model that takes fewer says so (400 "max_tokens: N > M, which is
+#: the maximum allowed"), and the call is sent again at its M (`_model_ceiling`)
+PLANNER_MAX_OUTPUT = 64000
+_CEILING_SAID = re.compile(r"max_tokens: (\d+) > (\d+), which is the maximum allowed")
+
+
+def _model_ceiling(e: Exception, asked: int) -> int | None:
+    """The most output tokens the model takes, when `e` is Claude's 400 refusing
+    `asked` as more than that; else None."""
+    import anthropic
+
+    if not isinstance(e, anthropic.BadRequestError):
+        return None
+    m = _CEILING_SAID.search(str(getattr(e, "message", "")) + " " + str(e))
+    if m is None or int(m.group(1)) != asked or not 0 < int(m.group(2)) < asked:
+        return None
+    return int(m.group(2))
 
 
 #: the `planner.options` the Claude planner reads
@@ -762,6 +787,10 @@ class ClaudePlanner:
                 # the `request-id` header: what Anthropic's support asks for of a call
                 request_id = stream.request_id
         except anthropic.APIError as e:
+            if self._max_tokens is None and (ceiling := _model_ceiling(e, max_tokens)):
+                # max_tokens of mindmovie's own reckoning, over this model's most: a 400
+                # bills nothing, and the call is sent again at the model's most
+                return await self._call(messages, tool, ceiling)
             raise self._map_error(e) from None
         except TimeoutError:
             # the whole answer's deadline (each silence has the timeout): it had begun,
