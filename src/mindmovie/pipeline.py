@@ -7409,6 +7409,15 @@ class Pipeline:
                 store.succeed(seg.id, "segment", seg.path, sha256_file(seg.path))
                 self._mark(res, True, seg.id, "segment")
                 self.reporter.step("compose", seg.id, "done")
+            made.append(seg.id)  # (called in this thread: `compose.ffmpeg.render`)
+            if len(made) == len(timeline.segments) > 1:
+                # the join and the music take a while on a long movie (31 s of a 9-minute
+                # one), with every segment said done and nothing else (the scale audit)
+                self.reporter.info(
+                    f"compose: joining the {len(made)} segments and the sound into {out.name}"
+                )
+
+        made: list[str] = []
 
         _drop_damaged_segments(store)
         workers = cs.workers or None

@@ -261,7 +261,11 @@ class PlainReporter:
         started_plan = state == "running" and stage == "plan"
         if self.verbose or started_plan or state in ("done", "failed", "stopped"):
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
-            self._line(f"{who}: {state}{' - ' + note if note else ''}")
+            # how far the stage is: a 60-scene log's 123 compose lines said no "n of N"
+            # (the scale audit)
+            of = self.totals.get(stage) if state in ("done", "reused") else None
+            count = f" ({self.finished[stage]}/{of})" if of else ""
+            self._line(f"{who}: {state}{' - ' + note if note else ''}{count}")
 
     def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
         self.billed, self.in_flight, self.unknown, self.spent = billed, in_flight, unknown, True

@@ -232,6 +232,26 @@ def test_a_one_scene_plan_is_one_scene_not_1_scenes(
     assert "1 scenes" not in r.stderr
 
 
+def test_a_log_says_how_far_each_stage_is_and_the_join_after_the_last_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scale audit: a 60-scene log's 123 compose lines said no "n of N", and after
+    the last segment said done the join and the music took 31 s with nothing said."""
+    cli = _cli_in(tmp_path, monkeypatch, "title: T\ngoals:\n  - category: a\n    vision: b\n")
+    (tmp_path / "small.yaml").write_text(
+        "output: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+    )
+    r = cli("render", "goals.yaml", "-c", "small.yaml", "--out", "run")
+    assert r.exit_code == 0, r.stderr
+    assert "keyframes 01-a-1: done (1/1)" in r.stderr, r.stderr
+    lines = [ln.split("] ", 1)[-1] for ln in r.stderr.splitlines()]
+    made = [i for i, ln in enumerate(lines) if ln.startswith("compose ")]
+    assert lines[made[-1]].endswith(f"({len(made)}/{len(made)})"), lines
+    joined = f"compose: joining the {len(made)} segments and the sound into movie.mp4"
+    assert lines[made[-1] + 1] == joined, lines
+
+
 @pytest.mark.parametrize("command", ["plan", "estimate"])
 def test_a_hashtag_left_as_a_comment_is_a_warning_at_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
