@@ -872,6 +872,8 @@ def _photo_moved(read: dict[Path, str | None]) -> str | None:
     return None
 
 
+#: photos whose crop is told of one line each; more are one line (`_crops_warning`)
+CROPS_TOLD_EACH = 3
 #: the most letters a warning of letters no font has lists (`_letters`)
 LETTERS_SAID = 24
 
@@ -6743,6 +6745,7 @@ class Pipeline:
             if photo is not None:
                 scenes.setdefault(photo, []).append(sc.id)
         base = self.goals_path.absolute().parent
+        crops: list[tuple[str, str, tuple[int, int]]] = []  # (photo, its line, size)
         for photo, ids in scenes.items():
             size = photo_pixels(photo)
             if size is None or min(size) < 1:
@@ -6755,7 +6758,28 @@ class Pipeline:
             if not edit_model:
                 crop = self._crop_warning(shown, ids, size)
                 if crop is not None:
-                    self.reporter.warn(crop)
+                    crops.append((shown, crop, size))
+        if len(crops) <= CROPS_TOLD_EACH:
+            for _, line, _ in crops:
+                self.reporter.warn(line)
+        else:
+            self.reporter.warn(self._crops_warning(crops))
+
+    def _crops_warning(self, crops: Sequence[tuple[str, str, tuple[int, int]]]) -> str:
+        """One line for many photos the crop keeps little of (`_crop_warning`'s, each):
+        a photo-mode movie of 92 portrait photos said 92 lines at every render, under -q
+        too (the scale audit)."""
+        fw, fh = self.settings.output.frame()
+        kept = sorted(round(100 * cover_kept(size, (fw, fh))) for _, _, size in crops)
+        names = ", ".join(shown for shown, _, _ in crops[:3])
+        aspect = self._frame_aspect()
+        turned = "landscape" if fw > fh else "portrait" if fw < fh else "square"
+        share = f"{kept[0]}%" if kept[0] == kept[-1] else f"{kept[0]}-{kept[-1]}%"
+        return (
+            f"{len(crops)} photos ({names} and {len(crops) - 3} more) are cropped to fill the "
+            f"{aspect} frame, each keeping only its middle {share}. Crop them to {aspect} "
+            f"yourself to choose what shows, or use {turned} photos"
+        )
 
     def _warn_small_photo(
         self, shown: str, ids: list[str], size: tuple[int, int], upscale: float, edit_model: str
@@ -6775,6 +6799,17 @@ class Pipeline:
             f"photo of at least {need[0]}x{need[1]} pixels ({fw}x{fh} or more is sharp)"
         )
 
+    def _frame_aspect(self) -> str:
+        """The frame's shape as the crop warnings name it: output.aspect, unless
+        output.size gives it another ("16:5")."""
+        fw, fh = self.settings.output.frame()
+        aspect: str = self.settings.output.aspect
+        a, b = (int(n) for n in aspect.split(":"))
+        if abs((fw / fh) / (a / b) - 1) > 0.01:  # an output.size of another shape
+            g = math.gcd(fw, fh)
+            aspect = f"{fw // g}:{fh // g}"
+        return aspect
+
     def _crop_warning(self, shown: str, ids: list[str], size: tuple[int, int]) -> str | None:
         """What to tell of a photo (`size` as shown) whose centred crop to the frame keeps
         less than `CROP_KEPT_MIN` of it, or None. The frame's shape is named as configured
@@ -6785,11 +6820,7 @@ class Pipeline:
         if kept >= 100 * CROP_KEPT_MIN:  # so never "keeps only its middle 60%"
             return None
         pw, ph = size
-        aspect: str = self.settings.output.aspect
-        a, b = (int(n) for n in aspect.split(":"))
-        if abs((fw / fh) / (a / b) - 1) > 0.01:  # an output.size of another shape
-            g = math.gcd(fw, fh)
-            aspect = f"{fw // g}:{fh // g}"
+        aspect = self._frame_aspect()
         cut = "left and right sides" if pw * fh > fw * ph else "top and bottom"
         turned = "landscape" if fw > fh else "portrait" if fw < fh else "square"
         return (
