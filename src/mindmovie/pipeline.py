@@ -872,6 +872,14 @@ def _photo_moved(read: dict[Path, str | None]) -> str | None:
     return None
 
 
+def _name_some(ids: list[str]) -> str:
+    """`timeline.name_some`: a stop after 36 of 180 scenes named the 144 left, and a plan
+    Claude gave too few scenes for the 54 filled in, each in one line (the scale audit)."""
+    from mindmovie.compose.timeline import name_some
+
+    return name_some(ids)
+
+
 #: photos whose crop is told of one line each; more are one line (`_crops_warning`)
 CROPS_TOLD_EACH = 3
 #: the most letters a warning of letters no font has lists (`_letters`)
@@ -4319,7 +4327,7 @@ class Pipeline:
             self.reporter.warn(
                 f"plan: {planner.name} gave too few scenes for some goals, so "
                 f"{plural(len(filled), 'scene')} "
-                f"({', '.join(filled)}) came from the local planner's templates; edit their "
+                f"({_name_some(filled)}) came from the local planner's templates; edit their "
                 f"prompts in {plan_path} to make them your own (an edit redoes only what it "
                 "touches)"
             )
@@ -11089,7 +11097,7 @@ class Pipeline:
             )
             raise BudgetStopped(
                 f"{next(iter(stopped.values()))}.\nStopped cleanly: {len(stopped)} scene(s) "
-                f"left ({', '.join(sorted(stopped))}); billed so far "
+                f"left ({_name_some(sorted(stopped))}); billed so far "
                 f"{costs.format_usd(billed, exact=exact)}, budget left "
                 f"{shown_room}, about "
                 f"{costs.format_usd(left.total, exact=exact)} still to do{held}. Everything "

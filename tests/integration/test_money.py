@@ -183,6 +183,8 @@ async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
         await Pipeline(goals, settings, out=run, keys=KEYS, budget=budget).run()
     msg = str(e.value)
     assert "6 scene(s) left" in msg and "bigger --budget" in msg
+    # named a few and how many more: 144 ids in one line after a stop (the scale audit)
+    assert re.search(r"left \([\w-]+, [\w-]+, [\w-]+ and 3 more\)", msg), msg
     assert sim.stats()["totals"]["jobs_created"] == 4
     assert len(list(run.glob("scenes/*/clip.mp4"))) == 4
     # status's table says the six clips were stopped, not "failed" as if refused (its
