@@ -1108,7 +1108,9 @@ def status(
             cells.append(format_usd(spend["unknown"]) if spend.get("unknown") else "")
         return cells
 
-    errors: list[str] = []
+    # each error once, with the scenes it is of: a budget stop's one error was 37 lines
+    # of 37 scenes (the scale audit)
+    errors: dict[str, list[str]] = {}
 
     def cell(row: dict[str, Any], stage: str) -> str:
         """The step's state; for a finished step whose file is gone or not the one made,
@@ -1143,7 +1145,9 @@ def status(
         nxt = _OPERATION_NAME.sub(r"\g<id>", nxt)
         rows.append((row["scene_id"], states, money_cells(row.get("spend")), nxt))
         if row.get("error"):
-            errors.append(f"{row['scene_id']}: {row['error']}")
+            # (its own id in it, "clip for 06-growth-1 not started", is "each" of many)
+            said = str(row["error"]).replace(row["scene_id"], "\x00")
+            errors.setdefault(said, []).append(row["scene_id"])
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's
         rows.append(("(planner)", ["", "", ""], money_cells(plan), ""))
@@ -1270,8 +1274,11 @@ def status(
             if narrow:  # the blank line above each table its edges gave
                 out.print()
             out.print(shown_table)
-    for line in errors:
-        _say(f"[red]error[/red] {escape(line)}", highlight=False)
+    from mindmovie.compose.timeline import name_some
+
+    for said, of in errors.items():
+        said = said.replace("\x00", of[0] if len(of) == 1 else "each")
+        _say(f"[red]error[/red] {escape(f'{name_some(of)}: {said}')}", highlight=False)
     money = info["money"]
     # calls whose answer was lost and which nothing can settle: counted by the budget
     unknown = money.get("unknown") or 0.0
