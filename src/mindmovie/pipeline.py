@@ -6691,30 +6691,10 @@ class Pipeline:
             self.reporter.warn(text)
 
     def _warn_scenes_past_clips(self, plan: Plan) -> None:
-        """Say which scenes are longer than any clip the video model makes (a hand-edited
-        plan.yaml `seconds: 60` with Seedance, 12 s at most: the planner makes lengths the
-        model makes), before any keyframe or clip is paid for. Such a scene's clip is the
-        longest the model makes and the compose holds its last frame still for the rest:
-        48 s of a still picture, with no word (the estimate's seconds said 12)."""
-        from mindmovie.catalog import allowed_seconds
-
-        spec = costs.stage_spec(self.settings, "video")
-        allowed = allowed_seconds(spec) if spec is not None else None
-        if spec is None or not allowed:
-            return
-        longest = max(allowed)
-        long = [sc for sc in plan.scenes if sc.seconds > longest + 1e-6]
-        if not long:
-            return
-        shown = ", ".join(f"{sc.id} ({costs._num(sc.seconds)} s)" for sc in long[:3])
-        shown += f" and {len(long) - 3} more" if len(long) > 3 else ""
-        most = costs._num(longest)
-        self.reporter.warn(
-            f"{shown} {'is' if len(long) == 1 else 'are'} longer than any clip {spec.key} "
-            f"makes (at most {most} s): {'its clip is' if len(long) == 1 else 'their clips are'}"
-            f" {most} s long and the movie holds its last frame still for the rest; set "
-            f"seconds in plan.yaml to {most} or less (or copy the scene to show more of it)"
-        )
+        """Say which scenes are longer than any clip the video model makes
+        (`scenes_past_clips_warning`), before any keyframe or clip is paid for."""
+        if text := scenes_past_clips_warning(self.settings, plan):
+            self.reporter.warn(text)
 
     def _note_painted(self, plan: Plan) -> None:
         """Say once, at plan and render, that the offline painter follows neither the
@@ -11988,6 +11968,8 @@ def estimate_for(
         )
         for text in texts:
             warn(text)
+        if look.plan is not None and (past := scenes_past_clips_warning(settings, look.plan)):
+            warn(past)
     est = look_priced(settings, pipe.goals, look)
     store = Store(db, read_only=True)
     try:
@@ -12005,6 +11987,34 @@ def estimate_for(
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
+
+
+def scenes_past_clips_warning(settings: Settings, plan: Plan) -> str | None:
+    """Which scenes are longer than any clip the video model makes (a hand-edited
+    plan.yaml `seconds: 60` with Seedance, 12 s at most: the planner makes lengths the
+    model makes), or None. Such a scene's clip is the longest the model makes and the
+    compose holds its last frame still for the rest: 48 s of a still picture, with no
+    word (the estimate's seconds said 12). Said by render and, since the scale audit,
+    by estimate (its seconds column showed 12 for the 60 s scene, and nothing said why)."""
+    from mindmovie.catalog import allowed_seconds
+
+    spec = costs.stage_spec(settings, "video")
+    allowed = allowed_seconds(spec) if spec is not None else None
+    if spec is None or not allowed:
+        return None
+    longest = max(allowed)
+    long = [sc for sc in plan.scenes if sc.seconds > longest + 1e-6]
+    if not long:
+        return None
+    shown = ", ".join(f"{sc.id} ({costs._num(sc.seconds)} s)" for sc in long[:3])
+    shown += f" and {len(long) - 3} more" if len(long) > 3 else ""
+    most = costs._num(longest)
+    return (
+        f"{shown} {'is' if len(long) == 1 else 'are'} longer than any clip {spec.key} "
+        f"makes (at most {most} s): {'its clip is' if len(long) == 1 else 'their clips are'}"
+        f" {most} s long and the movie holds its last frame still for the rest; set "
+        f"seconds in plan.yaml to {most} or less (or copy the scene to show more of it)"
+    )
 
 
 def _unknown_outcome_line(r: Mapping[str, Any], which: str) -> str:

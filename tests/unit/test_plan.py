@@ -2106,11 +2106,17 @@ def test_a_scene_longer_than_any_clip_the_video_model_makes_is_said(tmp_path: Pa
     r = CliRunner().invoke(app, argv)
     assert r.exit_code == 0, r.output
     said = " ".join(r.stderr.split())
-    assert (
+    told = (
         "01-health-1 (60 s) is longer than any clip seedance-1-5-pro makes (at most 12 s): "
         "its clip is 12 s long and the movie holds its last frame still for the rest"
-    ) in said, said
+    )
+    assert told in said, said
     assert "02-wealth-1" not in said, said
+    # estimate too: its seconds column said 12 and nothing why (the scale audit)
+    est = ["estimate", str(goals), "--config", str(cfg), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(app, est)
+    assert r.exit_code == 0, r.output
+    assert told in " ".join(r.stderr.split()), r.stderr
 
 
 def test_a_hand_edited_title_replaced_by_goals_yaml_s_new_one_is_kept_and_said(
