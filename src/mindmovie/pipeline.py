@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import fcntl
 import hashlib
@@ -833,15 +834,25 @@ def _said_before(step: Step, provider: str, scene_id: str) -> str:
     return said + _REFUSED_BEFORE
 
 
-def _photos_read(variants: Sequence[tuple[str, str, KeyframeRequest]]) -> dict[Path, str | None]:
+#: the photos `Pipeline._photo_id` hashed while it is set (path -> sha256 read), for
+#: `_photos_read`: a context variable, each scene's task its own
+_PHOTOS_READ: contextvars.ContextVar[dict[Path, str | None] | None] = contextvars.ContextVar(
+    "photos_read", default=None
+)
+
+
+def _photos_read(
+    variants: Sequence[tuple[str, str, KeyframeRequest]], read: dict[Path, str | None]
+) -> dict[Path, str | None]:
     """Each photo a scene's keyframe requests send, with its sha256 as their keys were
-    made from it (None: not readable then, which the request's own read says)."""
-    read: dict[Path, str | None] = {}
-    for _, _, req in variants:
-        for photo in (*req.reference_photos, *([req.source_photo] if req.source_photo else [])):
-            if photo not in read:
-                read[photo] = _sha_or_none(photo)
-    return read
+    made from it (`read`: those the keys hashed; a photo sent that no key holds is of
+    none of them, and is not looked at again)."""
+    sent = {
+        photo
+        for _, _, req in variants
+        for photo in (*req.reference_photos, *([req.source_photo] if req.source_photo else []))
+    }
+    return {photo: sha for photo, sha in read.items() if photo in sent}
 
 
 def _sha_or_none(path: Path) -> str | None:
@@ -849,6 +860,26 @@ def _sha_or_none(path: Path) -> str | None:
         return sha256_file(path) if path.is_file() else None
     except OSError:
         return None
+
+
+#: photos of at most this many bytes in all are hashed on the loop (`_looked_at`)
+HASHED_ON_THE_LOOP = 8 << 20
+
+
+async def _looked_at(
+    look: Callable[[dict[Path, str | None]], str | None], read: dict[Path, str | None]
+) -> str | None:
+    """`look(read)`, in a thread only when its photos are big (`HASHED_ON_THE_LOOP`:
+    ~10 ms of hashing): a thread's await lets the other scenes' tasks run first, and the
+    order of a render's requests (which tests that stop it at a request rely on) moved
+    for a look of a few milliseconds."""
+    size = 0
+    for photo in read:
+        with contextlib.suppress(OSError):
+            size += photo.stat().st_size
+    if size <= HASHED_ON_THE_LOOP:
+        return look(read)
+    return await asyncio.to_thread(look, read)
 
 
 def _photo_moved(read: dict[Path, str | None]) -> str | None:
@@ -4816,6 +4847,8 @@ class Pipeline:
         """A photo's sha256 as keyframe keys hold it: the one this run recorded for the
         same look (`_learn_photos`) when the file was re-saved since with other bytes."""
         sha = sha256_file(path)
+        if (read := _PHOTOS_READ.get()) is not None:
+            read.setdefault(path, sha)  # (the bytes the key is made of: `_photos_read`)
         return (self._photo_ids or {}).get(sha, sha)
 
     def _learn_photos(self, store: Store, *, record: bool) -> None:
@@ -5045,8 +5078,16 @@ class Pipeline:
         the scenes that ask the same image)."""
         try:
             asked, priced = self._keyframe_model_for(model, scene, plan)
-            variants = self._keyframe_variants(asked, scene, plan)
-            photos = await asyncio.to_thread(_photos_read, variants)
+            # the photos' bytes as the keys read them, in the same breath: read after an
+            # await, a photo replaced meanwhile was read new, and sent under the old
+            # photo's key unseen (CI caught it)
+            read: dict[Path, str | None] = {}
+            token = _PHOTOS_READ.set(read)
+            try:
+                variants = self._keyframe_variants(asked, scene, plan)
+            finally:
+                _PHOTOS_READ.reset(token)
+            photos = _photos_read(variants, read)
             if asked.name == "local":
                 return await self._keyframe_step(
                     store, asked, priced, variants, scene, plan, res, photos
@@ -5233,7 +5274,7 @@ class Pipeline:
             async def checked_generate() -> ImageResult:
                 # (the waits for a turn and the budget came since the key read the photos:
                 # one replaced meanwhile is not sent under it, the row refunded)
-                if photos and (moved := await asyncio.to_thread(_photo_moved, photos)):
+                if photos and (moved := await _looked_at(_photo_moved, photos)):
                     raise InvalidRequest(moved, provider=model.name, scene_id=scene_id)
                 return await model.generate(sent)
 

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -1153,7 +1154,13 @@ def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
     # status names each stopped scene's reason in full, below the table
     text = CliRunner().invoke(app, ["status", str(tmp_path / "run")]).output
     stopped = [s["scene_id"] for s in st["scenes"] if s.get("error")]
-    assert stopped and all(f"error {sid}: " in text for sid in stopped)
+    # (each reason once, with the scenes it is of: a few named, and how many more)
+    named = 0
+    for line in (ln for ln in text.splitlines() if ln.startswith("error ")):
+        of = line.removeprefix("error ").split(": ", 1)[0]
+        more = re.search(r" and (\d+) more$", of)
+        named += len(re.findall(r"\d\d-[\w-]+", of)) + (int(more.group(1)) if more else 0)
+    assert stopped and named == len(stopped), text
     assert "budget" in text.split("error", 1)[1]
 
 
@@ -3763,30 +3770,46 @@ async def test_a_keyframe_replaced_or_deleted_before_its_clip_buys_no_clip_of_it
         assert im.convert("RGB").getpixel((0, 0)) != (0, 216, 0)
 
 
+@pytest.mark.parametrize("when", ["in its wait", "just after its key"])
 async def test_a_photo_replaced_before_its_keyframe_is_sent_is_not_sent_under_the_old_key(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
     """The person's photo (a reference of every scene) replaced while the render waited
     to send keyframes keyed by it: the photo put there was sent under the key of the one
     read, and with the old photo put back, status said "reuse" of keyframes made from
     the other (the concurrent-use audit). A scene keyed by the photo read fails saying
     so, nothing sent for it (its row refunded); the next render makes those from the
-    photo as it is then, and the one after reuses every one."""
+    photo as it is then, and the one after reuses every one. Replaced just after a
+    key was made: the photo's bytes were read for the check after an await, new, and
+    sent under the old key (CI caught it): they are those the key was made of."""
     from tests.media import write_photo
 
     goals = goals_file(tmp_path, sim)
     run = tmp_path / "run"
     s = settings_for("byteplus", sim)
     reserve = Pipeline._reserve
+    variants = Pipeline._keyframe_variants
     swapped: list[str] = []
+
+    def swap(scene_id: str) -> None:
+        swapped.append(scene_id)
+        write_photo(tmp_path / "photos" / "portrait.jpg", (10, 200, 30))
 
     async def meddled_in_wait(self: Pipeline, scene_id: str, stage: str, *a: Any, **kw: Any) -> Any:
         if stage == "keyframe" and not swapped:  # its request about to be sent
-            swapped.append(scene_id)
-            write_photo(tmp_path / "photos" / "portrait.jpg", (10, 200, 30))
+            swap(scene_id)
         return await reserve(self, scene_id, stage, *a, **kw)
 
-    monkeypatch.setattr(Pipeline, "_reserve", meddled_in_wait)
+    def meddled_after_key(self: Pipeline, model: Any, scene: Any, *a: Any, **kw: Any) -> Any:
+        made = variants(self, model, scene, *a, **kw)
+        if not swapped and sys._getframe(1).f_code.co_name == "_keyframe":  # its request's
+            swap(scene.id)
+        return made
+
+    if when == "in its wait":
+        monkeypatch.setattr(Pipeline, "_reserve", meddled_in_wait)
+    else:
+        monkeypatch.setattr(Pipeline, "_keyframe_variants", meddled_after_key)
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
     with pytest.raises(RenderFailed):
         await pipe.run(until="keyframes")
@@ -3801,6 +3824,7 @@ async def test_a_photo_replaced_before_its_keyframe_is_sent_is_not_sent_under_th
     }
     assert states <= {"refunded"}, states
     monkeypatch.setattr(Pipeline, "_reserve", reserve)
+    monkeypatch.setattr(Pipeline, "_keyframe_variants", variants)
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == n
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
