@@ -4104,6 +4104,13 @@ class Pipeline:
             return _UNFINISHED_PLAN
         return " and ".join(why or ["the plan settings"]) + " changed"
 
+    def _other_goals_file(self) -> str | None:
+        """The other goals.yaml the run folder was last rendered from, when it is still
+        there (`_warn_other_goals`), else None."""
+        other = last_goals(self.run_dir, self._last_goals, self._last_goals_rel)
+        same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
+        return str(other) if other and not same and Path(other).is_file() else None
+
     def _warn_other_goals(self, store: Store) -> None:
         """Say so when the run folder was last rendered from another goals.yaml that is
         still there: e.g. two goals.yaml with the same title (or titles that slug alike)
@@ -4184,6 +4191,12 @@ class Pipeline:
                     store.set_meta(KEPT_SHOWN_META + prev.input_key, json.dumps(shown))
             if prev is None:
                 why = "plan.yaml is not in this run's journal (run.db is new)"
+            elif (elsewhere := self._other_goals_file()) is not None:
+                # (not "b.yaml changed since the last plan" of a file never planned here:
+                # the title of another goals.yaml slugs alike, the text audit)
+                why = (
+                    f"{self.goals_path.name} is not the goals.yaml last planned here ({elsewhere})"
+                )
             else:
                 unfinished = prev.status != "succeeded"
                 why = self._replan_reason(prev.detail, basis, unfinished=unfinished)

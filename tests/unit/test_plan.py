@@ -2119,6 +2119,28 @@ def test_a_scene_longer_than_any_clip_the_video_model_makes_is_said(tmp_path: Pa
     assert told in " ".join(r.stderr.split()), r.stderr
 
 
+def test_another_goals_file_planned_in_the_folder_is_not_said_to_have_changed(
+    tmp_path: Path,
+) -> None:
+    """Two goals files whose titles slug alike share outputs/<title>/ (the text audit):
+    the second one's plan was said "b.yaml changed since the last plan", of a file never
+    planned there. It says the folder's last goals.yaml was another, naming it."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    for name, vision in (("a.yaml", "Run a marathon"), ("b.yaml", "Swim a mile")):
+        (tmp_path / name).write_text(
+            f"title: Joy\ngoals:\n  - category: health\n    vision: {vision}\n"
+        )
+    run = str(tmp_path / "run")
+    assert CliRunner().invoke(app, ["plan", str(tmp_path / "a.yaml"), "--out", run]).exit_code == 0
+    r = CliRunner().invoke(app, ["plan", str(tmp_path / "b.yaml"), "--out", run])
+    said = " ".join(r.stderr.split())
+    assert r.exit_code == 0 and "b.yaml is not the goals.yaml last planned here (" in said, said
+    assert "a.yaml)" in said and "changed since the last plan" not in said, said
+
+
 def test_a_hand_edited_title_replaced_by_goals_yaml_s_new_one_is_kept_and_said(
     tmp_path: Path,
 ) -> None:
