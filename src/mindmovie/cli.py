@@ -1146,7 +1146,9 @@ def status(
         rows.append((row["scene_id"], states, money_cells(row.get("spend")), nxt))
         if row.get("error"):
             # (its own id in it, "clip for 06-growth-1 not started", is "each" of many)
-            said = str(row["error"]).replace(row["scene_id"], "\x00")
+            # (the id standing alone, not inside a path: scenes/<id>/keyframe.png stays)
+            alone = rf"(?<![\w/-]){re.escape(row['scene_id'])}(?![\w/-])"
+            said = re.sub(alone, "\x00", str(row["error"]))
             errors.setdefault(said, []).append(row["scene_id"])
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's

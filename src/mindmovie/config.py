@@ -768,7 +768,7 @@ class Settings(BaseSettings):
 
 #: text only a provider's key is: Anthropic's start, Google's (AIza and 35 more), and a
 #: Vertex express key's ("AQ." and its body)
-_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}|\bAQ\.[\w.-]{20,}")
+_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}|\bAQ\.[A-Za-z0-9_-]{30,}")
 #: a key shorter than this is no real key (tests use "k"): not looked for in messages,
 #: where hiding every "k" would garble them
 _SHORTEST_KEY = 8
@@ -889,10 +889,18 @@ def _hide_proxy_passwords(text: str) -> str:
         if name.lower() not in ("https_proxy", "http_proxy", "all_proxy") or "@" not in value:
             continue
         userinfo = value.split("://", 1)[-1].rsplit("@", 1)[0]
-        secret = userinfo.split(":", 1)[1] if ":" in userinfo else userinfo
-        pieces = {secret, *re.split(r"[:/#?@\s]+", secret)}
+        if ":" in userinfo:
+            secret = userinfo.split(":", 1)[1]
+        elif len(userinfo) >= 16:  # (a token as the user name: `http://<token>@proxy`)
+            secret = userinfo
+        else:
+            continue  # a user name alone (`jsmith@proxy`): in paths too, no secret
+        # (the password whole, and its long pieces: a short one, "http", hid every
+        # address's scheme; the review)
+        pieces = {secret} if len(secret) >= 6 else set()
+        pieces |= {p for p in re.split(r"[:/#?@\s]+", secret) if len(p) >= 8}
         for piece in sorted(pieces, key=len, reverse=True):
-            if len(piece) >= 4 and piece in text:
+            if piece in text:
                 text = text.replace(piece, NOT_SHOWN)
     return text
 
@@ -1874,9 +1882,11 @@ _UUID_SHAPED = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}
 
 
 def key_shaped(value: str) -> bool:
-    """Is `value` text shaped as an Ark key (`_key_shaped`): a value quoted back by an
-    error (goals.yaml's "got ...") is then not quoted."""
-    return _key_shaped(value)
+    """Is `value` an Ark key as typed (a UUID, alone or as `Bearer <it>`, `key=<it>`): a
+    value quoted back by an error (goals.yaml's "got ...") is then not quoted. Not a
+    UUID inside other text: a photo an iPhone named by one (`3F2A...ABC.JPG`) is said."""
+    bare = re.sub(r"^(?:bearer\s+|[\w-]*key\s*[=:]\s*)", "", value.strip(), flags=re.I)
+    return bool(_UUID_SHAPED.fullmatch(bare)) and _key_shaped(value)
 
 
 def _key_shaped(value: str) -> bool:

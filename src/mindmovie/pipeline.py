@@ -4436,7 +4436,15 @@ class Pipeline:
             lost = _edit_names(edits)
         try:
             killpoint("plan")
-            self._keep_edited_meanwhile(plan_path, read)
+            try:
+                self._keep_edited_meanwhile(plan_path, read)
+            except OSError as e:
+                # (the paid plan comes first: kept, a failed copy of the edit is said)
+                self.reporter.warn(
+                    f"{plan_path} was edited while the plan was being made, and the file "
+                    f"as edited could not be kept ({e.strerror or e}): the new plan is "
+                    "written in its place"
+                )
             write_plan(plan, plan_path)
         except BaseException as e:
             for b in bills:

@@ -562,7 +562,7 @@ def quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 #: a key's value that starts with one of YAML's own marks (`affirmation: [Draft] I am
 #: rich`, `@work`, `|dream`, `*Run*`): YAML reads the mark, not text
-_INDICATOR_VALUE = re.compile(r"^(\s*(?:- +)?)([^\s#'\"\[{][^:#]*?):[ \t]+([\[{@`%|>,?&*!].*?)\s*$")
+_INDICATOR_VALUE = re.compile(r"^(\s*(?:- +)?)([^\s#'\"\[{][^:#]*?):[ \t]+([\[{@`%|>,?&*!].*)$")
 
 
 def indicator_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
@@ -576,7 +576,7 @@ def indicator_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
     for mark in (exc.problem_mark, exc.context_mark):
         if mark is None or not 0 <= mark.line < len(lines):
             continue
-        m = _INDICATOR_VALUE.match(lines[mark.line])
+        m = _INDICATOR_VALUE.match(lines[mark.line].rstrip())  # (no `\s*$`: quadratic)
         if m is None:
             continue
         key, value = m.group(2), m.group(3)

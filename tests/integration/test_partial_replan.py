@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from mindmovie import costs
@@ -249,19 +250,25 @@ async def test_a_new_title_saved_with_one_goal_edited_buys_that_goal_s_scene_onl
     assert not first.run_dir.exists()
 
 
+@pytest.mark.parametrize("keeping", ["kept", "cannot be kept"])
 async def test_plan_yaml_edited_while_the_planner_answers_is_kept_not_written_over(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, keeping: str
 ) -> None:
     """plan.yaml edited while Claude planned a changed goal: the new plan was written
     over the edit, which no file held (plan.previous.yaml is copied before the call;
     the concurrent-use audit). The file as edited is kept as plan.previous.yaml (the
-    copy before it moved to plan.previous.1.yaml), and the render says so."""
+    copy before it moved to plan.previous.1.yaml), and the render says so. Where it
+    cannot be kept (plan.previous.yaml made a folder meanwhile), the paid plan is written
+    all the same, saying so (the review: the plan, paid, was lost to the failed copy)."""
     goals, s, run = await _rendered_and_edited(sim, tmp_path)
     plan_path = run / "plan.yaml"
     answer = _claude("two")
 
     def edited_meanwhile(body: dict[str, Any]) -> dict[str, Any]:
         plan_path.write_text(plan_path.read_text() + "# my note, written mid-plan\n")
+        if keeping == "cannot be kept":
+            (run / "plan.previous.yaml").unlink()
+            (run / "plan.previous.yaml").mkdir()
         return answer(body)
 
     sim.set_planner(edited_meanwhile)
@@ -271,6 +278,10 @@ async def test_plan_yaml_edited_while_the_planner_answers_is_kept_not_written_ov
     pipe.reporter.warn = said.append  # type: ignore[method-assign]
     await pipe.run(until="plan")
     assert "# my note, written mid-plan" not in plan_path.read_text()
+    if keeping == "cannot be kept":
+        assert "could not be kept" in " ".join(said), said
+        assert len(load_plan(plan_path).scenes) == len(SCENE_IDS)  # the paid plan
+        return
     kept = run / "plan.previous.yaml"
     assert kept.read_text().endswith("# my note, written mid-plan\n")
     before = (run / "plan.previous.1.yaml").read_text()

@@ -427,6 +427,24 @@ def test_keys_cut_short_typed_elsewhere_or_in_a_proxy_are_not_said_back(tmp_path
     assert "calls go to http://127.0.0.1:9/ (ANTHROPIC_BASE_URL" in " ".join(r.stdout.split())
 
 
+def test_hiding_keys_leaves_text_that_only_looks_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review of the hiding above: a proxy's user name (`jsmith@proxy`) was hidden
+    in every home folder's path, a short password ("http") in every address; a file
+    named AQ.<words> was taken for a Vertex key; a photo an iPhone named by a UUID was
+    not said back where it is the mistake."""
+    from mindmovie.config import hide_keys
+    from mindmovie.yamlsrc import _describe
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://jsmith@proxy.corp:3128")
+    assert hide_keys("could not read /home/jsmith/goals.yaml").endswith("/jsmith/goals.yaml")
+    monkeypatch.setenv("HTTPS_PROXY", "http://bob:http@proxy.corp:3128")
+    assert hide_keys("see https://x") == "see https://x"
+    assert hide_keys("photos/AQ.beach_at_dusk.jpg") == "photos/AQ.beach_at_dusk.jpg"
+    photo = "3F2A9C1E-1B2C-4D5E-8F90-123456789ABC.JPG"
+    assert photo[:30] in _describe(photo) and "not shown" not in _describe(photo)
+    assert "not shown" in _describe("3f6c1a2b-9e21-4c5a-8d4f-7b10c0ffee42")
+
+
 def test_key_hiding_comes_before_a_cut_and_covers_warnings_and_recorded_addresses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

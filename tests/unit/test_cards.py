@@ -163,6 +163,7 @@ def test_an_emoji_is_drawn_as_nothing_not_as_a_box(no_emoji_font: None) -> None:
         ("Thanks 🙏.", "Thanks."),
         ("Je suis libre ! 🙏", "Je suis libre !"),
         ("I love you, 🙏", "I love you"),
+        ("我爱🙏你", "我爱你"),  # (written without spaces: none put in)
     ],
 )
 def test_a_text_with_emoji_left_out_reads_as_a_sentence(

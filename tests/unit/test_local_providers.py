@@ -252,6 +252,8 @@ AFFIRMATION_TABLE = [
     ("#1 bestseller on Amazon", "I have #1 bestseller on Amazon"),
     (">100 paying clients", "I have >100 paying clients"),
     ("*Run* every day", "I run every day"),
+    ("-Run a marathon", "I run a marathon"),
+    ("~Travel more", "I travel more"),
     # written as already done: said as done, in the present ("I have ...", "I am ...")
     ("I got promoted", "I am promoted"),
     ("Got promoted to lead designer", "I am promoted to lead designer"),

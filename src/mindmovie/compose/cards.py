@@ -180,12 +180,21 @@ def _tidied(line: str) -> str:
     words a space ("I🙏you" was "Iyou", "Love🇯🇵Japan" "LoveJapan"), before a stop
     nothing, an item of a list that was one gone with its comma ("alive, 🙏, grateful"
     was "alive, , grateful"; "🙏, joy" ", joy"). Text around that was not left out
-    stays as written (a French space before "!" too)."""
-    line = re.sub(rf"({_LIST_MARK})\s*{_GONE}+\s*{_LIST_MARK}", r"\1", line)
-    line = re.sub(rf"^\s*{_GONE}+\s*{_LIST_MARK}\s*", "", line)
-    line = re.sub(rf"\s*{_LIST_MARK}?\s*{_GONE}+\s*{_LIST_MARK}?\s*$", "", line)
-    line = re.sub(rf"\s*{_GONE}+\s*(?=[.,!?;:…)\]」』。、，！？])", "", line)
-    return line.replace(_GONE, " ")
+    stays as written (a French space before "!" too); between Chinese or Japanese
+    letters, written without spaces, nothing."""
+    # (each run of white space one space first, as the caller leaves it: the patterns'
+    # white space on either side of an optional mark was cubic in a long run's length)
+    line = re.sub(r"\s+", " ", line)
+    line = re.sub(rf"({_LIST_MARK}) ?{_GONE}+ ?{_LIST_MARK}", r"\1", line)
+    line = re.sub(rf"^ ?{_GONE}+ ?{_LIST_MARK} ?", "", line)
+    line = re.sub(rf" ?{_LIST_MARK}? ?{_GONE}+ ?{_LIST_MARK}? ?$", "", line)
+    line = re.sub(rf" ?{_GONE}+ ?(?=[.,!?;:…)\]」』。、，！？])", "", line)
+
+    def gap(m: re.Match[str]) -> str:
+        before, after = line[m.start() - 1 : m.start()], line[m.end() : m.end() + 1]
+        return "" if any(_ideographic(c) for c in before + after) else " "
+
+    return re.sub(f"{_GONE}+", gap, line)
 
 
 def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:

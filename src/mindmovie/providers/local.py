@@ -579,8 +579,9 @@ def _clean(text: str) -> str:
     # a list marker is one with a space after it (a bullet, any way): "-10 kg by summer",
     # "#1 bestseller", ">100 clients" and "~10k steps" lost the sign that is their meaning
     # ("I have 10 kg"), and "*Run* every day" kept one asterisk of its emphasis
-    s = re.sub(r"^(?:[-–—*>#~]+\s+|•+\s*|\d{1,2}[.)]\s+)+", "", s)
     s = _EMPHASIS.sub(r"\1", s)
+    # (and one written against a letter, "-Run a marathon": a sign is one before a digit)
+    s = re.sub(r"^(?:[-–—*>#~]+(?:\s+|(?=[^\W\d_]))|•+\s*|\d{1,2}[.)]\s+)+", "", s)
     s = _first_sentence(s.lstrip(_QUOTES_AND_STOPS + "–—•"))
     s = _DEADLINE.sub("", s)
     # (a leading "-" is a minus sign by now: the list markers are gone)
