@@ -64,7 +64,7 @@ def clear_text_caches() -> None:
     from mindmovie import fonts
     from mindmovie.compose import cards  # numpy: only for the tests that draw text
 
-    cards.face_for.cache_clear()
+    cards.natural_face.cache_clear()
     cards.font.cache_clear()  # (a font opened with or without libraqm)
     if hasattr(cards.layout_text, "cache_clear"):  # (as for _cleaned)
         cards.layout_text.cache_clear()

@@ -911,6 +911,12 @@ def _name_some(ids: list[str]) -> str:
     return name_some(ids)
 
 
+def _movie_texts(plan: Plan) -> list[str]:
+    """The texts a movie of `plan` shows: its title, each scene's affirmation, its
+    closing (`cards.movie_face` draws them in one font)."""
+    return [plan.title, *(sc.affirmation for sc in plan.scenes), plan.closing]
+
+
 #: photos whose crop is told of one line each; more are one line (`_crops_warning`)
 CROPS_TOLD_EACH = 3
 #: the most letters a warning of letters no font has lists (`_letters`)
@@ -6697,6 +6703,13 @@ class Pipeline:
         clip is paid for: before, the movie showed them as boxes and said so only at
         compose, after the spending. Items that lose the same characters are one line
         (what one of them then shows is not said)."""
+        from mindmovie.compose.cards import movie_face
+
+        with movie_face(_movie_texts(plan)):  # (as the movie draws them: `_compose`)
+            self._warn_left_out_of(plan)
+
+    def _warn_left_out_of(self, plan: Plan) -> None:
+        """`_warn_left_out`, in the movie's font."""
         from mindmovie.compose.cards import drawn_text, left_out
         from mindmovie.compose.timeline import name_some
 
@@ -7398,6 +7411,15 @@ class Pipeline:
 
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
+        """The movie, its texts in one font where one draws them all (`cards.movie_face`)."""
+        from mindmovie.compose.cards import movie_face
+
+        with movie_face(_movie_texts(plan)):
+            return self._compose_in(store, plan, clips, res)
+
+    def _compose_in(
+        self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult
+    ) -> Path:
         from mindmovie.compose import renderer
         from mindmovie.compose.cards import drawn_text, face_for
         from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline

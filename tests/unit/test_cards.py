@@ -639,6 +639,24 @@ def test_letters_no_listed_font_has_are_drawn_with_an_installed_font_that_has_th
     assert cards.missing_glyphs(cards.drawn_text(ARMENIAN), path) == ""
 
 
+def test_a_movie_s_texts_are_drawn_in_one_font_when_one_draws_them_all() -> None:
+    """The text audit: a movie whose texts fit Pillow's built-in font but one ("Café au
+    lait" needs DejaVu Sans for its é) changed typeface from text to text. In a movie's
+    block (`movie_face`) every text is drawn in that font; outside it, each in its own;
+    a text no single font draws with the others leaves each its own."""
+    plain, accented = "I am strong and free", "Café au lait at dawn"
+    face = cards.natural_face(accented)
+    if not face or cards.natural_face(plain):
+        pytest.skip("needs a fallback font for é, and Pillow's built-in font for ASCII")
+    outside = np.asarray(cards.card_image(plain, (320, 180), "title"))
+    with cards.movie_face([plain, accented, "Thank you"]) as chosen:
+        assert chosen == face and cards.face_for(plain) == face
+        inside = np.asarray(cards.card_image(plain, (320, 180), "title"))
+    assert cards.face_for(plain) == "" and not np.array_equal(inside, outside)
+    with cards.movie_face([plain, "Thank you"]) as chosen:
+        assert chosen is None and cards.face_for(plain) == ""
+
+
 def test_a_fifo_or_folder_named_as_a_font_is_passed_over_not_waited_on(
     font_folder: Callable[[str], str],
 ) -> None:

@@ -15,11 +15,13 @@ resort it is cut with an ellipsis.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -94,9 +96,66 @@ def missing_glyphs(text: str, face: str = "") -> str:
     return "".join(seen)
 
 
-@functools.lru_cache(maxsize=256)
+#: the one font every text of the movie being made is drawn in, when its texts would
+#: otherwise mix Pillow's built-in font with one fallback font that draws them all
+#: (`movie_face`); None: each text in its own (`natural_face`)
+_MOVIE_FACE: str | None = None
+
+
 def face_for(text: str) -> str:
-    """The font to draw `text` with: "" (the built-in one) when it has every character,
+    """The font to draw `text` with: `natural_face`'s, or the movie's one font
+    (`movie_face`) for a text the built-in font draws and that font draws too."""
+    natural = natural_face(text)
+    face = _MOVIE_FACE
+    if face and not natural and text.strip() and not missing_glyphs(text, face):
+        return face
+    return natural
+
+
+def _one_face(texts: Sequence[str]) -> str | None:
+    """The font `movie_face` draws all of `texts` in: the one fallback some of them need,
+    when the others are the built-in font's and it draws them all; else None."""
+    shown = [t for t in (drawn_text(t) for t in texts) if t.strip()]
+    faces = {t: natural_face(t) for t in shown}
+    needed = set(faces.values()) - {""}
+    if len(needed) != 1 or "" not in faces.values():
+        return None
+    (face,) = needed
+    if any(not f and missing_glyphs(t, face) for t, f in faces.items()):
+        return None
+    return face
+
+
+def _forget_layouts() -> None:
+    """Forget what was worked out with the movie's font (`_MOVIE_FACE`) as it changes."""
+    layout_text.cache_clear()
+    _cleaned.cache_clear()
+
+
+@contextlib.contextmanager
+def movie_face(texts: Sequence[str]) -> Iterator[str | None]:
+    """Draw every text of a movie in one font while in this block: a movie whose texts
+    mostly fit Pillow's built-in font, and one of which needs another ("I'm grateful,
+    café au lait" takes DejaVu Sans for its é), changed typeface from text to text (the
+    text audit). Only when one fallback draws every text whole (`_one_face`); yields
+    it (None: each text its own font, as outside the block)."""
+    global _MOVIE_FACE
+    before = _MOVIE_FACE
+    chosen = _one_face(texts)
+    if chosen != before:
+        _MOVIE_FACE = chosen
+        _forget_layouts()
+    try:
+        yield chosen
+    finally:
+        if before != _MOVIE_FACE:
+            _MOVIE_FACE = before
+            _forget_layouts()
+
+
+@functools.lru_cache(maxsize=256)
+def natural_face(text: str) -> str:
+    """The font to draw `text` with by itself: "" (the built-in one) when it has every character,
     else the first loadable fallback that has them all, else the one that has the most;
     and when that still lacks letters (Devanagari, Thai, Tamil...: no name in
     `FALLBACK_FONTS` has them), the system font file that has more (`fonts.font_having`:
