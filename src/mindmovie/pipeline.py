@@ -1840,8 +1840,13 @@ def goals_record(folder: Path, meta: Callable[[str], str | None]) -> tuple[str |
         except (ValueError, AttributeError):
             out = None
         if isinstance(out, str) and out and not Path(out).is_absolute():
-            with contextlib.suppress(ValueError):
-                rel = os.path.relpath(recorded, Path(recorded).parent / out / folder.name)
+            with contextlib.suppress(ValueError, OSError):
+                guess = os.path.relpath(recorded, Path(recorded).parent / out / folder.name)
+                # (a guess: only where it finds a goals.yaml. A run rendered with --out
+                # elsewhere, its goals.yaml where it was, was said by status to be "moved
+                # or copied" and its inputs not checked; the upgrade audit)
+                if (folder / guess).is_file() or not Path(recorded).is_file():
+                    rel = guess
     return recorded, rel
 
 

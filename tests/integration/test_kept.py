@@ -1136,6 +1136,27 @@ def _made_before_goals_from_run(run: Path) -> None:
     con.close()
 
 
+def test_a_run_made_before_the_relative_record_with_out_elsewhere_is_not_said_moved(
+    tmp_path: Path,
+) -> None:
+    """The upgrade audit: a run rendered with --out to a folder of its own by a version
+    before the goals.yaml was recorded relative to the run folder: status guessed the
+    relative place from output_dir's default layout, found nothing there, and said the
+    folder "was moved or copied" with its inputs not checked, though nothing had moved.
+    The guess counts only where it finds a goals.yaml; else the recorded one is it."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "elsewhere" / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    _made_before_goals_from_run(run)
+    inputs = collect_status(run, settings=settings)["inputs"]
+    assert inputs["goals"] == str(goals.resolve()) and not inputs.get("moved_from"), inputs
+
+
 @pytest.mark.parametrize("made_before", [False, True])
 @pytest.mark.parametrize("how", ["moved", "copied"])
 def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
