@@ -4163,13 +4163,19 @@ class Pipeline:
             of_before = self._plan_keys(planner)[_PLAN_KEY_FORMS:]  # (the planners of before's)
             if step is not None and step.input_key in of_before:
                 ident = (planner.name, planner.model)
-                made_by = _basis_field(step.detail, "planner") or "the default planner then"
+                made_by = _basis_field(step.detail, "planner")
+                # (a run that did not record it: "made by the default planner then, the
+                # default planner when it was planned" said it twice; the upgrade audit)
+                by = (
+                    f"{made_by}, the default planner when it was planned"
+                    if made_by
+                    else "the default planner of when it was planned"
+                )
                 # kept unsaid, a person who had pinned that model and then removed the
                 # setting for today's default was not told they kept its plan
                 self.reporter.info(
-                    f"plan.yaml was made by {made_by}, the default planner when it was "
-                    f"planned; it is kept (set planner.model to {ident[1]} to plan again "
-                    "with today's default)"
+                    f"plan.yaml was made by {by}; it is kept (set planner.model to "
+                    f"{ident[1]} to plan again with today's default)"
                 )
             if step is not None and step.input_key != key:
                 _rekey_plan(store, step.input_key, key)  # a legacy key becomes the current one

@@ -3645,6 +3645,30 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
         f"was planned; it is kept (set planner.model to {now_model} to plan again with "
         "today's default)"
     ) in told, told
+    # a run that did not record its planner (2026-11-22's): said once, not garbled
+    import sqlite3
+
+    run3 = tmp_path / "run3"
+    await Pipeline(goals, old, out=run3, keys=KEYS).run(until="plan")
+    sent = sim.stats()["totals"]["messages"]
+    con = sqlite3.connect(run3 / "run.db")
+    with con:
+        (detail,) = con.execute(
+            "SELECT detail FROM steps WHERE scene_id='_run' AND stage='plan'"
+        ).fetchone()
+        unnamed = {k: v for k, v in json.loads(detail).items() if k != "planner"}
+        con.execute(
+            "UPDATE steps SET detail=? WHERE scene_id='_run' AND stage='plan'",
+            (json.dumps(unnamed),),
+        )
+    con.close()
+    told.clear()
+    await Pipeline(goals, now, out=run3, keys=KEYS, reporter=Told()).run(until="plan")
+    assert sim.stats()["totals"]["messages"] == sent, told
+    assert (
+        "plan.yaml was made by the default planner of when it was planned; it is kept (set "
+        f"planner.model to {now_model} to plan again with today's default)"
+    ) in told, told
     # a goal edited at the first render after the upgrade: only that goal is planned again
     # (it planned the whole movie again: the planner of before was another planner)
     await Pipeline(goals, old, out=tmp_path / "run2", keys=KEYS).run(until="plan")
