@@ -7512,6 +7512,22 @@ class Pipeline:
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
             return out
+        before = store.get("_movie", "movie")
+        composed = composed_plan(plan, shas, movie_settings(self.settings))
+        if (
+            before is not None
+            and before.status == "succeeded"
+            and store.get_meta(COMPOSED_PLAN_META) == composed
+            and out.is_file()
+        ):
+            # the same plan, clips and settings as the movie there: what changed is how
+            # this mindmovie composes (an upgrade). It was made again without a word
+            # (the upgrade audit)
+            self.reporter.info(
+                "compose: the movie is made again: this version of mindmovie composes it "
+                "otherwise, or the fonts here changed (none of its scenes, texts or "
+                "settings did; it costs nothing)"
+            )
         # the moviepy engine makes the movie in one piece and reports it as one
         self.reporter.stage("compose", len(timeline.segments) if cs.engine == "ffmpeg" else 1)
         store.begin("_movie", "movie", key)

@@ -1136,6 +1136,35 @@ def _made_before_goals_from_run(run: Path) -> None:
     con.close()
 
 
+def test_a_movie_made_again_only_for_a_new_compositor_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upgrade audit: the first render after an upgrade made the whole movie again
+    (free) with no word of why: nothing of the movie's scenes, texts or settings had
+    changed, only how this version composes it. It says so; a render with nothing new
+    reuses the movie and says nothing of it."""
+    import asyncio
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run())
+    said = "this version of mindmovie composes it otherwise"
+
+    def told() -> list[str]:
+        rep, warned = _warnings()
+        rep.info = warned.append
+        asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run())
+        return warned
+
+    assert not [t for t in told() if said in t]
+    versions = {**pipeline.STAGE_VERSION, "movie": pipeline.STAGE_VERSION["movie"] + 1}
+    monkeypatch.setattr(pipeline, "STAGE_VERSION", versions)
+    assert [t for t in told() if said in t], said
+
+
 def test_a_run_made_before_the_relative_record_with_out_elsewhere_is_not_said_moved(
     tmp_path: Path,
 ) -> None:
