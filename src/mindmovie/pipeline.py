@@ -917,10 +917,6 @@ def _movie_texts(plan: Plan) -> list[str]:
     return [plan.title, *(sc.affirmation for sc in plan.scenes), plan.closing]
 
 
-#: seconds a job listed may seem made before the request whose answer was lost and
-#: still be its own (`_book_extra_jobs`): the provider's clock and this one's apart, and
-#: its whole seconds
-OWN_JOB_SKEW = 5.0
 #: photos whose crop is told of one line each; more are one line (`_crops_warning`)
 CROPS_TOLD_EACH = 3
 #: the most letters a warning of letters no font has lists (`_letters`)
@@ -9158,12 +9154,6 @@ class Pipeline:
         and a kill after the row had its job left these on no row for good (no look
         was made again: nothing was left unsettled). Killed before, the row is still
         lost, and the next look sees every job again."""
-        # (one made well before the request was sent is none of its: another project's
-        # with the same key, which a look from 60 s before (clocks apart) lists too, was
-        # booked here as made "after" it, billed, its spend counted by this run's
-        # budget; the upgrade audit. Ark says a job's time in whole seconds)
-        sent = _lost_sent_at(like)
-        jobs = [j for j in jobs if not j.created_at or j.created_at >= sent - OWN_JOB_SKEW]
         if not jobs:
             return
         now = time.time()
