@@ -7513,6 +7513,7 @@ class Pipeline:
         if (
             before is not None
             and before.status == "succeeded"
+            and before.input_key != key  # (not movie.mp4 itself changed or damaged)
             and store.get_meta(COMPOSED_PLAN_META) == composed
             and out.is_file()
         ):

@@ -1160,6 +1160,9 @@ def test_a_movie_made_again_only_for_a_new_compositor_says_so(
         return warned
 
     assert not [t for t in told() if said in t]
+    with (run / "movie.mp4").open("ab") as movie:  # (the file changed: not said so)
+        movie.write(b"\0")
+    assert not [t for t in told() if said in t]
     versions = {**pipeline.STAGE_VERSION, "movie": pipeline.STAGE_VERSION["movie"] + 1}
     monkeypatch.setattr(pipeline, "STAGE_VERSION", versions)
     assert [t for t in told() if said in t], said
