@@ -866,10 +866,8 @@ def _sha_or_none(path: Path) -> str | None:
 HASHED_ON_THE_LOOP = 8 << 20
 
 
-async def _looked_at(
-    look: Callable[[dict[Path, str | None]], str | None], read: dict[Path, str | None]
-) -> str | None:
-    """`look(read)`, in a thread only when its photos are big (`HASHED_ON_THE_LOOP`:
+async def _looked_at(read: dict[Path, str | None]) -> str | None:
+    """`_photo_moved(read)`, in a thread only when its photos are big (`HASHED_ON_THE_LOOP`:
     ~10 ms of hashing): a thread's await lets the other scenes' tasks run first, and the
     order of a render's requests (which tests that stop it at a request rely on) moved
     for a look of a few milliseconds."""
@@ -878,8 +876,8 @@ async def _looked_at(
         with contextlib.suppress(OSError):
             size += photo.stat().st_size
     if size <= HASHED_ON_THE_LOOP:
-        return look(read)
-    return await asyncio.to_thread(look, read)
+        return _photo_moved(read)
+    return await asyncio.to_thread(_photo_moved, read)
 
 
 def _photo_moved(read: dict[Path, str | None]) -> str | None:
@@ -4127,9 +4125,7 @@ class Pipeline:
         still there: e.g. two goals.yaml with the same title (or titles that slug alike)
         share outputs/<title>/, and this render replaces the other's movie.mp4. Its paid
         work is said to be kept only when it has some (a free run's was "paid" too)."""
-        other = last_goals(self.run_dir, self._last_goals, self._last_goals_rel)
-        same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
-        if other and not same and Path(other).is_file():
+        if (other := self._other_goals_file()) is not None:
             paid = any(
                 r["stage"] in ("keyframe", "clip") and r["state"] == "billed"
                 for r in store.ledger_rows()
@@ -5312,7 +5308,7 @@ class Pipeline:
             async def checked_generate() -> ImageResult:
                 # (the waits for a turn and the budget came since the key read the photos:
                 # one replaced meanwhile is not sent under it, the row refunded)
-                if photos and (moved := await _looked_at(_photo_moved, photos)):
+                if photos and (moved := await _looked_at(photos)):
                     raise InvalidRequest(moved, provider=model.name, scene_id=scene_id)
                 return await model.generate(sent)
 
@@ -7500,16 +7496,14 @@ class Pipeline:
             segments=[s.key for s in timeline.segments],
             audio=repr(timeline.audio),
         )
+        composed = composed_plan(plan, shas, movie_settings(self.settings))
         if store.reusable("_movie", "movie", key):
-            store.set_meta(
-                COMPOSED_PLAN_META, composed_plan(plan, shas, movie_settings(self.settings))
-            )
+            store.set_meta(COMPOSED_PLAN_META, composed)
             self.reporter.stage("compose", 1)
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
             return out
         before = store.get("_movie", "movie")
-        composed = composed_plan(plan, shas, movie_settings(self.settings))
         if (
             before is not None
             and before.status == "succeeded"
@@ -7566,9 +7560,7 @@ class Pipeline:
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
         )
-        store.set_meta(
-            COMPOSED_PLAN_META, composed_plan(plan, shas, movie_settings(self.settings))
-        )  # for `status`
+        store.set_meta(COMPOSED_PLAN_META, composed)  # for `status`
         if cs.engine == "ffmpeg":
             from mindmovie.compose.ffmpeg import cache_files
 
